@@ -1,0 +1,3 @@
+from bigart.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The ``bigart`` command line: inspect, convert and render models.
+
+Expected failures (a bad file, a bad argument) print one short line and exit with status 1;
+``--debug`` shows the traceback. The GUI is imported lazily so these commands need no Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bigart import __version__
+from bigart.errors import BigartError
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from bigart.models import load_model
+
+    info = load_model(args.file).info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    rows = [
+        ("file", info["file"]),
+        ("format", info["format"]),
+        ("family", info["family"]),
+        ("resolution", f"{info['resolution']}x{info['resolution']}, {info['img_channels']} channels"),
+        ("z_dim", info["z_dim"]),
+        ("w_dim", info["w_dim"]),
+        ("c_dim", f"{info['c_dim']}" + (" (class-conditional)" if info["c_dim"] else " (unconditional)")),
+        ("num_ws", info["num_ws"]),
+        ("mapping layers", info["mapping_layers"]),
+        ("params", f"{info['params']:,}"),
+        ("sha256", info["sha256"]),
+    ]
+    if info.get("license"):
+        rows.append(("license", info["license"]))
+    for note in info.get("notes") or []:
+        rows.append(("note", note))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from bigart.models import load_model, save_model_file
+
+    out = Path(args.out)
+    if out.suffix != ".safetensors":
+        raise BigartError(f"{out}: the output must end in .safetensors")
+    model = load_model(args.input)
+    header = model.header()
+    if args.license:
+        header["license"] = args.license
+    if args.psi is not None:
+        header["default_psi"] = args.psi
+    save_model_file(out, model.generator.state_dict(), header)
+    print(f"wrote {out} ({model.family}, {model.generator.img_resolution}px, from {model.source_format})")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.jobs.progress import Progress
+    from bigart.jobs.render import RenderSpec, run
+    from bigart.latent import parse_seeds
+
+    class Bar(Progress):
+        def start(self, total: int, description: str = "") -> None:
+            super().start(total, description)
+            self.bar = tqdm(total=total, desc=description, unit="img", disable=args.quiet)
+
+        def advance(self, n: int = 1) -> None:
+            super().advance(n)
+            self.bar.update(n)
+
+        def close(self) -> None:
+            if hasattr(self, "bar"):
+                self.bar.close()
+
+    if (args.seeds is None) == (args.latents is None):
+        raise BigartError("give --seeds (e.g. 0-7) or --latents FILE.npz")
+    seeds = None
+    if args.seeds is not None:
+        try:
+            seeds = parse_seeds(args.seeds)
+        except ValueError as e:
+            raise BigartError(f"--seeds: {e}") from e
+    configure_torch_threads()
+    spec = RenderSpec(
+        model=args.model,
+        out=args.out,
+        seeds=seeds,
+        latents=args.latents,
+        psi=args.psi,
+        cutoff=args.cutoff,
+        noise_mode=args.noise_mode,
+        class_idx=args.class_idx,
+        device=args.device,
+        npy=args.npy,
+        batch_size=args.batch,
+    )
+    written = run(spec, Bar())
+    if not args.quiet:
+        print(f"wrote {len(written)} images to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bigart", description="Explore, render and convert GAN generators.")
+    p.add_argument("--version", action="version", version=f"bigart {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("inspect", help="describe a model file")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="print JSON for machines")
+    s.set_defaults(func=_cmd_inspect)
+
+    s = sub.add_parser("convert", help="convert a checkpoint to a bigart .safetensors model file")
+    s.add_argument("input")
+    s.add_argument("out")
+    s.add_argument("--license", help="license text to record in the model file")
+    s.add_argument("--psi", type=float, help="default truncation to record")
+    s.set_defaults(func=_cmd_convert)
+
+    s = sub.add_parser("render", help="render seeds or saved latents to PNG files")
+    s.add_argument("--model", required=True, help="model file (.pkl, .pt, .pth, .safetensors)")
+    s.add_argument("--seeds", help="seed list, e.g. 0-7 or 0-9,12")
+    s.add_argument("--latents", help=".npz with z [N, z_dim] (+ c), or w [N, w_dim] / ws [N, num_ws, w_dim]")
+    s.add_argument("--psi", type=float, default=1.0, help="truncation psi (default 1: none)")
+    s.add_argument("--cutoff", type=int, help="truncate only the first N layers of w")
+    s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
+    s.add_argument("--class", dest="class_idx", type=int, help="class index for class-conditional models")
+    s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    s.add_argument("--batch", type=int, default=4, help="images per batch")
+    s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_render)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except BigartError as e:
+        if args.debug:
+            raise
+        print(f"bigart: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bigart: interrupted", file=sys.stderr)
+        return 130

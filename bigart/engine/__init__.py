@@ -1,0 +1,1 @@
+"""bigart.engine (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""bigart.explore (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""bigart.gui (see ARCHITECTURE.md)."""

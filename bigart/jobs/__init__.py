@@ -1,0 +1,1 @@
+"""bigart.jobs (see ARCHITECTURE.md)."""

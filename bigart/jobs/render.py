@@ -1,0 +1,188 @@
+"""Render a set of seeds or saved latents with a StyleGAN generator to PNGs carrying their recipes.
+
+``bigart render`` runs this; it writes ``seed0000.png`` ... (or ``latent0000.png`` ...) like the reference
+``gen_images.py``, each with its recipe in the PNG's ``bigart`` text chunk, and with ``npy`` the float32
+CHW output beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bigart import __version__
+from bigart.engine.images import save_npy, save_png, to_uint8
+from bigart.errors import BigartError
+from bigart.jobs.progress import Progress
+from bigart.latent import truncate, z_from_seeds
+from bigart.models import LoadedModel, load_model
+
+NOISE_MODES = ("const", "random", "none")
+
+
+@dataclass
+class RenderSpec:
+    model: str
+    out: str
+    seeds: list[int] | None = None
+    latents: str | None = None
+    psi: float = 1.0
+    cutoff: int | None = None
+    noise_mode: str = "const"
+    class_idx: int | None = None
+    device: str = "cpu"
+    npy: bool = False
+    batch_size: int = 4
+
+
+@dataclass
+class _Item:
+    name: str
+    z: np.ndarray | None
+    ws: np.ndarray | None
+    c: np.ndarray | None
+    recipe: dict[str, Any]
+
+
+def _class_vector(model: LoadedModel, class_idx: int | None, n: int) -> np.ndarray | None:
+    c_dim = model.generator.c_dim
+    if c_dim == 0:
+        if class_idx is not None:
+            raise BigartError(f"{model.path.name} is not class-conditional: --class does not apply")
+        return None
+    if class_idx is None:
+        raise BigartError(f"{model.path.name} is class-conditional: pass --class N with N in 0..{c_dim - 1}")
+    if not 0 <= class_idx < c_dim:
+        raise BigartError(f"--class {class_idx} is out of range: this model has classes 0..{c_dim - 1}")
+    c = np.zeros([n, c_dim], np.float32)
+    c[:, class_idx] = 1
+    return c
+
+
+def _load_latents(path: str, model: LoadedModel) -> dict[str, np.ndarray]:
+    g = model.generator
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: np.asarray(f[k]) for k in f.files}
+    except (OSError, ValueError) as e:
+        raise BigartError(f"{path}: not a readable .npz latents file ({e})") from e
+    if "z" in data:
+        z = data["z"]
+        if z.ndim != 2 or z.shape[1] != g.z_dim:
+            raise BigartError(f"{path}: 'z' must be [N, {g.z_dim}], got {list(z.shape)}")
+        out = {"z": z.astype(np.float32)}
+        if "c" in data:
+            c = data["c"]
+            if c.ndim != 2 or c.shape != (z.shape[0], g.c_dim):
+                raise BigartError(f"{path}: 'c' must be [{z.shape[0]}, {g.c_dim}], got {list(c.shape)}")
+            out["c"] = c.astype(np.float32)
+        return out
+    for key in ("ws", "w"):
+        if key in data:
+            w = data[key].astype(np.float32)
+            if w.ndim == 2 and w.shape[1] == g.w_dim:
+                w = np.repeat(w[:, None], g.num_ws, axis=1)
+            if w.ndim != 3 or w.shape[1:] != (g.num_ws, g.w_dim):
+                raise BigartError(
+                    f"{path}: '{key}' must be [N, {g.w_dim}] or [N, {g.num_ws}, {g.w_dim}], got {list(data[key].shape)}"
+                )
+            return {"ws": w}
+    raise BigartError(f"{path}: expected an array named 'z', 'w' or 'ws', found {sorted(data)}")
+
+
+def _items(spec: RenderSpec, model: LoadedModel) -> list[_Item]:
+    g = model.generator
+    base = {
+        "bigart": __version__,
+        "model": {"sha256": model.sha256, "file": model.path.name, "family": model.family},
+        "psi": spec.psi,
+        "cutoff": spec.cutoff,
+        "noise_mode": spec.noise_mode,
+        "backend": "torch",
+        "device": spec.device,
+    }
+    if spec.latents is None:
+        seeds = spec.seeds or []
+        zs = z_from_seeds(seeds, g.z_dim)
+        cs = _class_vector(model, spec.class_idx, len(seeds))
+        return [
+            _Item(
+                f"seed{s:04d}",
+                zs[i],
+                None,
+                None if cs is None else cs[i],
+                {**base, "seed": s, "class": spec.class_idx},
+            )
+            for i, s in enumerate(seeds)
+        ]
+    lat = _load_latents(spec.latents, model)
+    n = len(lat.get("z", lat.get("ws")))
+    cs = lat.get("c")
+    if cs is None and "z" in lat:
+        cs = _class_vector(model, spec.class_idx, n)
+    items = []
+    for i in range(n):
+        r = {**base, "latents_file": Path(spec.latents).name, "index": i}
+        if "z" in lat:
+            r["z"] = lat["z"][i].tolist()
+            if cs is not None:
+                r["c"] = cs[i].tolist()
+            items.append(_Item(f"latent{i:04d}", lat["z"][i], None, None if cs is None else cs[i], r))
+        else:
+            r["ws"] = lat["ws"][i].tolist()
+            items.append(_Item(f"latent{i:04d}", None, lat["ws"][i], None, r))
+    return items
+
+
+def _synthesize(model: LoadedModel, batch: list[_Item], spec: RenderSpec) -> torch.Tensor:
+    g = model.generator
+    dev = torch.device(spec.device)
+    with torch.no_grad():
+        if batch[0].z is not None:
+            z = torch.from_numpy(np.stack([it.z for it in batch])).to(dev)
+            c = None if batch[0].c is None else torch.from_numpy(np.stack([it.c for it in batch])).to(dev)
+            ws = g.mapping(z, c, psi=spec.psi, cutoff=spec.cutoff)
+        else:
+            w_avg = g.mapping.w_avg.cpu().numpy()
+            ws_np = truncate(np.stack([it.ws for it in batch]), w_avg, spec.psi, spec.cutoff)
+            ws = torch.from_numpy(ws_np).to(dev)
+        return g.synthesis(ws, noise_mode=spec.noise_mode).float().cpu()
+
+
+def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
+    """Render every seed or latent of ``spec`` into ``spec.out``; returns the PNG paths written."""
+    progress = progress or Progress()
+    if spec.noise_mode not in NOISE_MODES:
+        raise BigartError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {spec.noise_mode!r}")
+    if spec.device.startswith("cuda") and not torch.cuda.is_available():
+        raise BigartError("--device cuda was asked for, but PyTorch sees no CUDA device here; use --device cpu")
+    if (spec.seeds is None) == (spec.latents is None):
+        raise BigartError("give either seeds or a latents file")
+    model = load_model(spec.model, device=spec.device)
+    if spec.cutoff is not None and not 0 <= spec.cutoff <= model.generator.num_ws:
+        raise BigartError(f"--cutoff must be in 0..{model.generator.num_ws} for this model, got {spec.cutoff}")
+    items = _items(spec, model)
+    out = Path(spec.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    progress.start(len(items), "render")
+    try:
+        for i in range(0, len(items), max(1, spec.batch_size)):
+            progress.check_aborted()
+            batch = items[i : i + max(1, spec.batch_size)]
+            imgs = _synthesize(model, batch, spec)
+            pixels = to_uint8(imgs)
+            for it, img, px in zip(batch, imgs, pixels, strict=True):
+                png = out / f"{it.name}.png"
+                save_png(png, px, it.recipe)
+                if spec.npy:
+                    save_npy(out / f"{it.name}.npy", img.numpy())
+                written.append(png)
+            progress.advance(len(batch))
+    finally:
+        progress.close()
+    return written

@@ -1,0 +1,235 @@
+"""The command line end to end: real files in, real PNGs out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from bigart.cli import main
+from bigart.engine.images import read_recipe
+from bigart.models import load_model
+from tests.models.nvidia_pickle import write_nvidia_pickle
+
+
+@pytest.fixture
+def model_file(tmp_path, tiny_sg2):
+    g = tiny_sg2("skip", c_dim=0)
+    path = tmp_path / "tiny.pkl"
+    kw = {
+        "z_dim": 32,
+        "c_dim": 0,
+        "w_dim": 24,
+        "img_resolution": 16,
+        "img_channels": 3,
+        "mapping_kwargs": {"num_layers": 2},
+        "synthesis_kwargs": {"channel_base": 256, "channel_max": 32},
+    }
+    write_nvidia_pickle(path, g, kw)
+    return path, g
+
+
+def test_render_seeds_writes_pngs_with_recipes(tmp_path, model_file):
+    path, g = model_file
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                str(path),
+                "--seeds",
+                "0-2,7",
+                "--psi",
+                "0.7",
+                "--cutoff",
+                "4",
+                "--npy",
+                "-q",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"seed{s:04d}.{ext}" for s in (0, 1, 2, 7) for ext in ("npy", "png")]
+    z = torch.from_numpy(np.random.RandomState(7).randn(1, 32)).float()
+    with torch.no_grad():
+        ref = g(z, psi=0.7, cutoff=4)[0]
+    arr = np.load(out / "seed0007.npy")
+    assert arr.dtype == np.float32 and arr.shape == (3, 16, 16)
+    np.testing.assert_allclose(arr, ref.numpy(), atol=1e-5)
+    png = np.asarray(Image.open(out / "seed0007.png"))
+    expected = np.clip(arr.transpose(1, 2, 0) * 127.5 + 128, 0, 255).astype(np.uint8)
+    assert png.shape == (16, 16, 3) and np.array_equal(png, expected)
+    recipe = read_recipe(out / "seed0007.png")
+    assert recipe["seed"] == 7 and recipe["psi"] == 0.7 and recipe["cutoff"] == 4
+    assert recipe["noise_mode"] == "const" and recipe["backend"] == "torch" and recipe["class"] is None
+    assert recipe["model"]["sha256"] == load_model(path).sha256
+    assert "bigart" in recipe
+
+
+def test_render_latents(tmp_path, model_file):
+    path, g = model_file
+    rng = np.random.RandomState(3)
+    z = rng.randn(2, 32).astype(np.float32)
+    np.savez(tmp_path / "z.npz", z=z)
+    with torch.no_grad():
+        ws = g.mapping(torch.from_numpy(z)).numpy()
+    np.savez(tmp_path / "w.npz", w=ws[:, 0])
+    np.savez(tmp_path / "ws.npz", ws=ws)
+    outs = {}
+    for name in ("z", "w", "ws"):
+        out = tmp_path / f"out_{name}"
+        assert (
+            main(
+                [
+                    "render",
+                    "--model",
+                    str(path),
+                    "--latents",
+                    str(tmp_path / f"{name}.npz"),
+                    "--npy",
+                    "-q",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        assert sorted(p.name for p in out.glob("*.png")) == ["latent0000.png", "latent0001.png"]
+        outs[name] = np.load(out / "latent0001.npy")
+    np.testing.assert_allclose(outs["z"], outs["w"], atol=1e-5)
+    np.testing.assert_allclose(outs["z"], outs["ws"], atol=1e-5)
+    assert len(read_recipe(tmp_path / "out_ws" / "latent0000.png")["ws"]) == g.num_ws
+
+
+def test_inspect_json_and_text(model_file, capsys):
+    path, g = model_file
+    assert main(["inspect", "--json", str(path)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["family"] == "stylegan2"
+    assert (
+        info["resolution"],
+        info["z_dim"],
+        info["w_dim"],
+        info["c_dim"],
+        info["num_ws"],
+        info["mapping_layers"],
+    ) == (
+        16,
+        32,
+        24,
+        0,
+        6,
+        2,
+    )
+    assert info["params"] == sum(p.numel() for p in g.parameters())
+    assert main(["inspect", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "stylegan2" in text and "num_ws" in text
+
+
+def test_convert_then_render_same_pixels(tmp_path, model_file):
+    path, _ = model_file
+    st = tmp_path / "tiny.safetensors"
+    assert main(["convert", str(path), str(st), "--license", "CC-BY-4.0"]) == 0
+    a, b = tmp_path / "a", tmp_path / "b"
+    for src, out in ((path, a), (st, b)):
+        assert main(["render", "--model", str(src), "--seeds", "5", "--psi", "0.5", "-q", "--out", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(a / "seed0005.png")), np.asarray(Image.open(b / "seed0005.png")))
+    assert load_model(st).meta["license"] == "CC-BY-4.0"
+
+
+def test_conditional_model_needs_class(tmp_path, tiny_sg2, capsys):
+    g = tiny_sg2(c_dim=4)
+    path = tmp_path / "cond.pkl"
+    write_nvidia_pickle(
+        path,
+        g,
+        {
+            "z_dim": 32,
+            "c_dim": 4,
+            "w_dim": 24,
+            "img_resolution": 16,
+            "img_channels": 3,
+            "mapping_kwargs": {"num_layers": 2},
+            "synthesis_kwargs": {"channel_base": 256, "channel_max": 32},
+        },
+    )
+    assert main(["render", "--model", str(path), "--seeds", "0", "-q", "--out", str(tmp_path / "o")]) == 1
+    assert "class-conditional" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                str(path),
+                "--seeds",
+                "0",
+                "--class",
+                "9",
+                "-q",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 1
+    )
+    assert "out of range" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                str(path),
+                "--seeds",
+                "0",
+                "--class",
+                "2",
+                "-q",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
+    assert read_recipe(tmp_path / "o" / "seed0000.png")["class"] == 2
+
+
+def test_expected_errors_exit_nonzero_without_traceback(tmp_path):
+    bad = tmp_path / "model.pkl"
+    bad.write_text("just some text\n")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bigart",
+            "render",
+            "--model",
+            str(bad),
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 1
+    assert "model.pkl" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "bigart", "--debug", "inspect", str(bad)], capture_output=True, text=True)
+    assert r.returncode != 0 and "Traceback" in r.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_bad_seed_syntax(tmp_path, model_file, capsys):
+    path, _ = model_file
+    assert main(["render", "--model", str(path), "--seeds", "9-3", "--out", str(tmp_path / "o")]) == 1
+    assert "--seeds" in capsys.readouterr().err
