@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -43,9 +45,7 @@ class FullyConnectedLayer(nn.Module):
         return bias_act(x, b, act=self.activation, gain=SQRT2 if self.activation == "lrelu" else 1.0)
 
     def extra_repr(self) -> str:
-        return (
-            f"in_features={self.in_features}, out_features={self.out_features}, activation={self.activation}"
-        )
+        return f"in_features={self.in_features}, out_features={self.out_features}, activation={self.activation}"
 
 
 class MappingNetwork(nn.Module):
@@ -84,9 +84,7 @@ class MappingNetwork(nn.Module):
         if c_dim > 0:
             self.embed = FullyConnectedLayer(c_dim, embed_features)
         for i in range(num_layers):
-            layer = FullyConnectedLayer(
-                features[i], features[i + 1], activation="lrelu", lr_multiplier=lr_multiplier
-            )
+            layer = FullyConnectedLayer(features[i], features[i + 1], activation="lrelu", lr_multiplier=lr_multiplier)
             setattr(self, f"fc{i}", layer)
         self.register_buffer("w_avg", torch.zeros([w_dim]))
 
@@ -121,3 +119,41 @@ class MappingNetwork(nn.Module):
             else:
                 ws = torch.cat([w_avg + psi * (ws[:, :cutoff] - w_avg), ws[:, cutoff:]], dim=1)
         return ws
+
+
+class StyleGenerator(nn.Module):
+    """z (+ class c) -> mapping -> w+ -> synthesis -> image, the shape both StyleGAN families share.
+
+    Subclasses pass their synthesis network (which knows its ``num_ws``) and the mapping's extra options.
+    """
+
+    family = ""
+
+    def __init__(self, config: Any, synthesis: nn.Module, **mapping_kwargs: Any) -> None:
+        super().__init__()
+        self.config = config
+        self.z_dim, self.c_dim, self.w_dim = config.z_dim, config.c_dim, config.w_dim
+        self.img_resolution, self.img_channels = config.img_resolution, config.img_channels
+        self.synthesis = synthesis
+        self.num_ws = synthesis.num_ws
+        self.mapping = MappingNetwork(
+            config.z_dim,
+            config.c_dim,
+            config.w_dim,
+            self.num_ws,
+            num_layers=config.mapping_layers,
+            lr_multiplier=config.mapping_lr_multiplier,
+            **mapping_kwargs,
+        )
+
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        psi: float = 1.0,
+        cutoff: int | None = None,
+        noise_mode: str = "const",
+    ) -> torch.Tensor:
+        """Images ``[N, img_channels, R, R]`` (nominally in [-1, 1]) from ``z [N, z_dim]``; truncation
+        ``psi`` towards ``w_avg`` on the first ``cutoff`` ws (all when None)."""
+        return self.synthesis(self.mapping(z, c, psi=psi, cutoff=cutoff), noise_mode=noise_mode)

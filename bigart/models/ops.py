@@ -108,9 +108,7 @@ def upfirdn2d(
     return x
 
 
-def upsample2d(
-    x: torch.Tensor, f: torch.Tensor, up: int = 2, padding: int = 0, gain: float = 1.0
-) -> torch.Tensor:
+def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2, padding: int = 0, gain: float = 1.0) -> torch.Tensor:
     """Upsample by ``up`` with FIR filter ``f``, keeping the signal's magnitude (gain ``up**2``)."""
     fw, fh = filter_size(f)
     p = parse_padding(padding)

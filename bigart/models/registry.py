@@ -24,7 +24,7 @@ from bigart.errors import ModelLoadError
 from bigart.models import rosinality
 from bigart.models.modelfile import read_model_file
 from bigart.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
-from bigart.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator
+from bigart.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator, synthesis_geometry
 from bigart.models.unpickle import PersistentObject, load_torch_file, read_nvidia_pickle, sniff
 
 Tensor = torch.Tensor
@@ -116,20 +116,28 @@ def stylegan3_config_from_tensors(sd: StateDict) -> StyleGAN3Config:
     radial = any(sd[f"{n}.down_filter"].ndim == 2 for n in names.values() if f"{n}.down_filter" in sd)
     channel_max = max(ch for _, _, ch in layers)
     first_ch = sd["synthesis.input.weight"].shape[0]
-    # channels = min((channel_base / 2) / cutoff, channel_max); the first layers run at cutoff first_cutoff = 2.
-    channel_base = 4 * first_ch if first_ch < channel_max else StyleGAN3Config.channel_base
-    return StyleGAN3Config(
-        z_dim=m["z_dim"],
-        c_dim=m["c_dim"],
-        w_dim=m["w_dim"],
-        img_resolution=last[1],
-        img_channels=last[2],
-        mapping_layers=m["mapping_layers"],
-        channel_base=channel_base,
-        channel_max=channel_max,
-        num_layers=len(layers) - 1,
-        conv_kernel=kernel,
-        use_radial_filters=radial,
+    base = {
+        "z_dim": m["z_dim"],
+        "c_dim": m["c_dim"],
+        "w_dim": m["w_dim"],
+        "img_resolution": last[1],
+        "img_channels": last[2],
+        "mapping_layers": m["mapping_layers"],
+        "channel_max": channel_max,
+        "num_layers": len(layers) - 1,
+        "conv_kernel": kernel,
+        "use_radial_filters": radial,
+    }
+    # channels = min((channel_base / 2) / cutoff, channel_max): the first layers (cutoff 2 by default) give
+    # channel_base = 4 * first_ch unless capped. Accept a guess only if it rebuilds every layer's name.
+    want = [n for _, n in sorted(names.items())]
+    for channel_base in (4 * first_ch, 32768, 65536, 16384, 8192, 131072):
+        cfg = StyleGAN3Config(channel_base=channel_base, **base)
+        if [f"synthesis.{g.name}" for g in synthesis_geometry(cfg)[1]] == want:
+            return cfg
+    raise ValueError(
+        "a StyleGAN3 state dict whose layer sizes do not follow the default filter design; "
+        "load the NVIDIA pickle or a bigart .safetensors file, which carry the configuration"
     )
 
 

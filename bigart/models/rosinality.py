@@ -84,9 +84,7 @@ def convert_rosinality(sd: dict[str, Tensor], latent_avg: Tensor | None) -> dict
         out[f"mapping.fc{i - 1}.weight"] = sd[f"style.{i}.weight"]
         out[f"mapping.fc{i - 1}.bias"] = sd[f"style.{i}.bias"]
     w_dim = sd["style.1.weight"].shape[1]
-    out["mapping.w_avg"] = (
-        torch.zeros([w_dim]) if latent_avg is None else latent_avg.reshape(-1).to(torch.float32)
-    )
+    out["mapping.w_avg"] = torch.zeros([w_dim]) if latent_avg is None else latent_avg.reshape(-1).to(torch.float32)
     out["synthesis.b4.const"] = sd["input.input"][0]
     noises = {int(k.rsplit("_", 1)[1]): v for k, v in sd.items() if k.startswith("noises.noise_")}
     _conv(sd, "conv1", "synthesis.b4.conv1", out, noises.get(0))
@@ -99,7 +97,5 @@ def convert_rosinality(sd: dict[str, Tensor], latent_avg: Tensor | None) -> dict
         _torgb(sd, f"to_rgbs.{k}", f"synthesis.b{res}.torgb", out)
     expected_res = 2 ** (n_blocks + 2)
     if int(math.log2(expected_res)) * 2 - 3 != len(noises) and noises:
-        raise ValueError(
-            f"expected {int(math.log2(expected_res)) * 2 - 3} noise buffers, found {len(noises)}"
-        )
+        raise ValueError(f"expected {int(math.log2(expected_res)) * 2 - 3} noise buffers, found {len(noises)}")
     return out

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bigart.models.mapping import FullyConnectedLayer, MappingNetwork
+from bigart.models.mapping import FullyConnectedLayer, StyleGenerator
 from bigart.models.ops import SQRT2, bias_act, conv2d_resample, modulated_conv2d, setup_filter, upsample2d
 
 ARCHITECTURES = ("orig", "skip", "resnet")
@@ -285,35 +285,15 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
-class StyleGAN2Generator(nn.Module):
+class StyleGAN2Generator(StyleGenerator):
     """z (+ class c) -> mapping -> w+ -> synthesis -> image in [-1, 1] (nominally)."""
 
     family = "stylegan2"
 
     def __init__(self, config: StyleGAN2Config) -> None:
-        super().__init__()
-        self.config = config
-        self.z_dim, self.c_dim, self.w_dim = config.z_dim, config.c_dim, config.w_dim
-        self.img_resolution, self.img_channels = config.img_resolution, config.img_channels
-        self.synthesis = SynthesisNetwork(config)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(
-            config.z_dim,
-            config.c_dim,
-            config.w_dim,
-            self.num_ws,
-            num_layers=config.mapping_layers,
+        super().__init__(
+            config,
+            SynthesisNetwork(config),
             embed_features=config.mapping_embed_features,
             layer_features=config.mapping_layer_features,
-            lr_multiplier=config.mapping_lr_multiplier,
         )
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        psi: float = 1.0,
-        cutoff: int | None = None,
-        noise_mode: str = "const",
-    ) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, psi=psi, cutoff=cutoff), noise_mode=noise_mode)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bigart.models.mapping import FullyConnectedLayer, MappingNetwork
+from bigart.models.mapping import FullyConnectedLayer, StyleGenerator
 from bigart.models.ops import SQRT2
 
 __all__ = [
@@ -614,39 +614,10 @@ class SynthesisNetwork(nn.Module):
         return f"w_dim={self.w_dim}, num_ws={self.num_ws}, img_resolution={self.img_resolution}"
 
 
-class StyleGAN3Generator(nn.Module):
+class StyleGAN3Generator(StyleGenerator):
     """z (and class c) -> w via :class:`MappingNetwork`, then ws -> image via :class:`SynthesisNetwork`."""
 
     family = "stylegan3"
 
     def __init__(self, config: StyleGAN3Config) -> None:
-        super().__init__()
-        self.config = config
-        self.z_dim = config.z_dim
-        self.c_dim = config.c_dim
-        self.w_dim = config.w_dim
-        self.img_resolution = config.img_resolution
-        self.img_channels = config.img_channels
-        self.synthesis = SynthesisNetwork(config)
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(
-            z_dim=config.z_dim,
-            c_dim=config.c_dim,
-            w_dim=config.w_dim,
-            num_ws=self.num_ws,
-            num_layers=config.mapping_layers,
-            lr_multiplier=config.mapping_lr_multiplier,
-        )
-
-    def forward(
-        self,
-        z: torch.Tensor,
-        c: torch.Tensor | None = None,
-        psi: float = 1.0,
-        cutoff: int | None = None,
-        noise_mode: str = "const",
-    ) -> torch.Tensor:
-        """Images ``[N, img_channels, R, R]`` (nominally in [-1, 1]) from ``z [N, z_dim]``; truncation
-        ``psi`` towards ``w_avg`` on the first ``cutoff`` ws (all when None)."""
-        ws = self.mapping(z, c, psi=psi, cutoff=cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode)
+        super().__init__(config, SynthesisNetwork(config))

@@ -38,9 +38,7 @@ def test_published_layout(tiny_sg2, arch):
 
 
 def test_num_ws_at_1024_matches_the_paper():
-    cfg = StyleGAN2Config(
-        z_dim=8, c_dim=0, w_dim=8, img_resolution=1024, channels=nvidia_channels(1024, 64, 4)
-    )
+    cfg = StyleGAN2Config(z_dim=8, c_dim=0, w_dim=8, img_resolution=1024, channels=nvidia_channels(1024, 64, 4))
     assert cfg.num_ws == 18
 
 
