@@ -260,16 +260,17 @@ def main(argv: list[str] | None = None) -> int:
     n_fail = sum(not r["ok"] for r in results)
     per_case: OrderedDict = OrderedDict()
     for r in results:
-        c = per_case.setdefault(r["case"], {"n": 0, "fail": 0, "max_abs_diff": 0.0, "errors": 0})
+        c = per_case.setdefault(r["case"], {"n": 0, "fail": 0, "max_abs_diff": None, "errors": 0})
         c["n"] += 1
         c["fail"] += not r["ok"]
         c["errors"] += r["error"] is not None
         if r["max_abs_diff"] is not None:
-            c["max_abs_diff"] = max(c["max_abs_diff"], r["max_abs_diff"])
+            c["max_abs_diff"] = max(c["max_abs_diff"] or 0.0, r["max_abs_diff"])
     print()
     print(f"{'case':34s} {'requests':>8s} {'failed':>6s} {'errors':>6s} {'max|diff|':>10s}")
     for k, c in per_case.items():
-        print(f"{k:34s} {c['n']:8d} {c['fail']:6d} {c['errors']:6d} {c['max_abs_diff']:10.2e}")
+        shown = "-" if c["max_abs_diff"] is None else f"{c['max_abs_diff']:.2e}"
+        print(f"{k:34s} {c['n']:8d} {c['fail']:6d} {c['errors']:6d} {shown:>10s}")
     mode = "python-api" if api is not None else "cli"
     n_ok = len(results) - n_fail
     print(f"\n{n_ok}/{len(results)} requests within {args.tol:g} ({mode}, {len(per_case)} cases)")

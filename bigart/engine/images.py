@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
+
+from bigart.atomic import atomic_write
 
 RECIPE_CHUNK = "bigart"
 
@@ -29,17 +30,6 @@ def to_uint8(img: torch.Tensor | np.ndarray) -> np.ndarray:
     return x.astype(np.uint8)
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_png(path: str | os.PathLike, pixels: np.ndarray, recipe: dict[str, Any] | None = None) -> None:
     """Write ``[H, W, C]`` uint8 pixels (C = 1, 3 or 4) as a PNG with ``recipe`` as JSON in its ``bigart`` chunk."""
     path = Path(path)
@@ -49,7 +39,7 @@ def save_png(path: str | os.PathLike, pixels: np.ndarray, recipe: dict[str, Any]
     info = PngImagePlugin.PngInfo()
     if recipe is not None:
         info.add_itxt(RECIPE_CHUNK, json.dumps(recipe, sort_keys=True), zip=True)
-    _atomic_write(path, lambda tmp: img.save(tmp, format="PNG", pnginfo=info))
+    atomic_write(path, lambda tmp: img.save(tmp, format="PNG", pnginfo=info))
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -60,7 +50,7 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
         with open(tmp, "wb") as f:
             np.save(f, np.asarray(array, np.float32))
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def read_recipe(path: str | os.PathLike) -> dict[str, Any] | None:

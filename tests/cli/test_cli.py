@@ -233,3 +233,15 @@ def test_bad_seed_syntax(tmp_path, model_file, capsys):
     path, _ = model_file
     assert main(["render", "--model", str(path), "--seeds", "9-3", "--out", str(tmp_path / "o")]) == 1
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_outputs_are_written_atomically_with_normal_permissions(tmp_path, model_file):
+    import os
+
+    path, _ = model_file
+    out = tmp_path / "o"
+    assert main(["render", "--model", str(path), "--seeds", "0", "-q", "--out", str(out)]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert [p.name for p in out.iterdir()] == ["seed0000.png"]  # no temporary file left behind
+    assert (out / "seed0000.png").stat().st_mode & 0o777 == 0o666 & ~mask
