@@ -23,19 +23,14 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
+    skip = {"config", "notes", "provenance", "license", "default_psi", "sha256"}
     rows = [
-        ("file", info["file"]),
-        ("format", info["format"]),
-        ("family", info["family"]),
-        ("resolution", f"{info['resolution']}x{info['resolution']}, {info['img_channels']} channels"),
-        ("z_dim", info["z_dim"]),
-        ("w_dim", info["w_dim"]),
-        ("c_dim", f"{info['c_dim']}" + (" (class-conditional)" if info["c_dim"] else " (unconditional)")),
-        ("num_ws", info["num_ws"]),
-        ("mapping layers", info["mapping_layers"]),
-        ("params", f"{info['params']:,}"),
-        ("sha256", info["sha256"]),
+        (k.replace("_", " ") if k not in {"z_dim", "w_dim", "c_dim", "num_ws"} else k, v)
+        for k, v in info.items()
+        if k not in skip
     ]
+    rows = [(k, f"{v:,}" if k == "params" else v) for k, v in rows if v is not None]
+    rows.append(("sha256", info["sha256"]))
     if info.get("license"):
         rows.append(("license", info["license"]))
     for note in info.get("notes") or []:

@@ -146,6 +146,18 @@ class StyleGenerator(nn.Module):
             **mapping_kwargs,
         )
 
+    def info(self) -> dict[str, Any]:
+        """What ``bigart inspect`` shows about this generator."""
+        return {
+            "resolution": self.img_resolution,
+            "img_channels": self.img_channels,
+            "z_dim": self.z_dim,
+            "w_dim": self.w_dim,
+            "c_dim": self.c_dim,
+            "num_ws": self.num_ws,
+            "mapping_layers": self.mapping.num_layers,
+        }
+
     def forward(
         self,
         z: torch.Tensor,

@@ -30,20 +30,28 @@ from bigart.models.unpickle import PersistentObject, load_torch_file, read_nvidi
 Tensor = torch.Tensor
 StateDict = dict[str, Tensor]
 
-# Buffers our layers rebuild from the architecture; a checkpoint may carry them or not.
-_DERIVED_BUFFERS = re.compile(r"(^|\.)resample_filter$")
-
 
 @dataclass(frozen=True)
 class Family:
-    """How to recognise, configure and build one model family."""
+    """How to recognise, configure, build and load one model family.
+
+    ``config_from_tensors(sd, sidecar)`` reads hyper-parameters from names and shapes (``sidecar`` is a
+    configuration file found beside the weights, e.g. a Hugging Face ``config.json``, or None).
+    ``prepare(sd)`` fixes a published layout's quirks (extra or renamed tensors) before loading.
+    ``read_folder(path)`` reads a folder holding this family's files, returning ``(sd, sidecar, format)``,
+    or None when the folder is not of this family. ``derived`` matches buffers our code rebuilds itself.
+    """
 
     name: str
     config_cls: type
     build: Callable[[Any], nn.Module]
     matches: Callable[[StateDict], bool]
-    config_from_tensors: Callable[[StateDict], Any]
+    config_from_tensors: Callable[[StateDict, dict[str, Any] | None], Any]
     config_from_nvidia: Callable[[dict[str, Any]], Any] | None = None
+    prepare: Callable[[StateDict], StateDict] | None = None
+    read_folder: Callable[[Path], tuple[StateDict, dict[str, Any] | None, str] | None] | None = None
+    sidecar: Callable[[Path], dict[str, Any] | None] | None = None
+    derived: str = r"(^|\.)resample_filter$"
 
 
 def _sg2_matches(sd: StateDict) -> bool:
@@ -71,7 +79,7 @@ def _mapping_dims(sd: StateDict) -> dict[str, Any]:
     }
 
 
-def stylegan2_config_from_tensors(sd: StateDict) -> StyleGAN2Config:
+def stylegan2_config_from_tensors(sd: StateDict, sidecar: dict[str, Any] | None = None) -> StyleGAN2Config:
     """StyleGAN2 hyper-parameters from an NVIDIA-layout state dict (names and shapes only)."""
     m = _mapping_dims(sd)
     resolutions = sorted(int(k.split(".")[1][1:]) for k in sd if re.fullmatch(r"synthesis\.b\d+\.conv1\.weight", k))
@@ -99,7 +107,7 @@ def stylegan2_config_from_tensors(sd: StateDict) -> StyleGAN2Config:
     )
 
 
-def stylegan3_config_from_tensors(sd: StateDict) -> StyleGAN3Config:
+def stylegan3_config_from_tensors(sd: StateDict, sidecar: dict[str, Any] | None = None) -> StyleGAN3Config:
     """StyleGAN3 hyper-parameters from names and shapes; filter-design constants take the published defaults."""
     m = _mapping_dims(sd)
     layers = sorted(
@@ -148,7 +156,7 @@ FAMILIES: dict[str, Family] = {
         StyleGAN2Generator,
         _sg2_matches,
         stylegan2_config_from_tensors,
-        StyleGAN2Config.from_nvidia_kwargs,
+        config_from_nvidia=StyleGAN2Config.from_nvidia_kwargs,
     ),
     "stylegan3": Family(
         "stylegan3",
@@ -156,7 +164,7 @@ FAMILIES: dict[str, Family] = {
         StyleGAN3Generator,
         _sg3_matches,
         stylegan3_config_from_tensors,
-        StyleGAN3Config.from_nvidia_kwargs,
+        config_from_nvidia=StyleGAN3Config.from_nvidia_kwargs,
     ),
 }
 
@@ -178,20 +186,13 @@ class LoadedModel:
         return sum(p.numel() for p in self.generator.parameters())
 
     def info(self) -> dict[str, Any]:
-        """A JSON-safe summary for ``bigart inspect``."""
-        g = self.generator
+        """A JSON-safe summary for ``bigart inspect``: common fields, then the family's own (``generator.info()``)."""
         return {
             "file": str(self.path),
             "sha256": self.sha256,
             "format": self.source_format,
             "family": self.family,
-            "resolution": g.img_resolution,
-            "img_channels": g.img_channels,
-            "z_dim": g.z_dim,
-            "w_dim": g.w_dim,
-            "c_dim": g.c_dim,
-            "num_ws": g.num_ws,
-            "mapping_layers": g.mapping.num_layers,
+            **self.generator.info(),
             "params": self.num_params,
             "config": self.config.to_dict(),
             "license": self.meta.get("license"),
@@ -227,22 +228,32 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def detect(sd: StateDict) -> tuple[str, Any]:
-    """Family name and hyper-parameters of an NVIDIA-layout state dict, from its tensor names and shapes."""
+def detect(sd: StateDict, sidecar: dict[str, Any] | None = None) -> tuple[str, Any]:
+    """Family name and hyper-parameters of a state dict (after the family's ``prepare``), from names and shapes."""
+    family, config, _ = _detect_prepared(sd, sidecar)
+    return family, config
+
+
+def _detect_prepared(sd: StateDict, sidecar: dict[str, Any] | None) -> tuple[str, Any, StateDict]:
     for fam in FAMILIES.values():
         if fam.matches(sd):
-            return fam.name, fam.config_from_tensors(sd)
+            prepared = fam.prepare(sd) if fam.prepare else sd
+            return fam.name, fam.config_from_tensors(prepared, sidecar), prepared
     raise ValueError(
-        "unknown architecture: expected the tensors of a StyleGAN2 (synthesis.b4.const), StyleGAN3 "
-        "(synthesis.input.freqs) or rosinality StyleGAN2 (input.input) generator"
+        "unknown architecture: expected the tensors of a generator bigart knows ("
+        + ", ".join(FAMILIES)
+        + "), e.g. StyleGAN2 (synthesis.b4.const), StyleGAN3 (synthesis.input.freqs) "
+        "or rosinality StyleGAN2 (input.input)"
     )
 
 
 def build_and_load(family: str, config: Any, sd: StateDict, path: Path) -> nn.Module:
     """Build our network for ``config`` and load ``sd`` into it, naming any missing, extra or misshaped tensor."""
-    net = FAMILIES[family].build(config)
+    fam = FAMILIES[family]
+    net = fam.build(config)
     own = net.state_dict()
-    missing = [k for k in own if k not in sd and not _DERIVED_BUFFERS.search(k)]
+    derived = re.compile(fam.derived)
+    missing = [k for k in own if k not in sd and not derived.search(k)]
     unexpected = [k for k in sd if k not in own]
     if missing or unexpected:
         parts = []
@@ -276,14 +287,22 @@ def _estimate_w_avg(g: nn.Module, n: int = 4096, seed: int = 0) -> None:
         g.mapping.w_avg.copy_(g.mapping(z, c)[:, 0].mean(0))
 
 
-def _from_state_dict(sd: Any, path: Path, what: str) -> tuple[str, Any, StateDict]:
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+def _from_state_dict(
+    sd: Any, path: Path, what: str, sidecar: dict[str, Any] | None = None
+) -> tuple[str, Any, StateDict]:
+    if not isinstance(sd, dict) or not sd or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise ModelLoadError(f"{path}: {what} is not a dict of tensors")
     try:
-        family, config = detect(sd)
+        return _detect_prepared(sd, sidecar)
     except ValueError as e:
         raise ModelLoadError(f"{path}: {e}") from e
-    return family, config, sd
+
+
+def _sidecar(path: Path) -> dict[str, Any] | None:
+    for fam in FAMILIES.values():
+        if fam.sidecar is not None and (found := fam.sidecar(path)) is not None:
+            return found
+    return None
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
@@ -291,12 +310,12 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
     path = Path(path)
     if not path.exists():
         raise ModelLoadError(f"{path}: no such file")
-    if path.is_dir():
-        raise ModelLoadError(f"{path}: is a folder, expected a model file (.pkl, .pt, .pth or .safetensors)")
-    kind = sniff(path)
-    sha = file_sha256(path)
     meta: dict[str, Any] = {}
     estimate_w_avg = False
+    if path.is_dir():
+        return _load_folder(path, device)
+    kind = sniff(path)
+    sha = file_sha256(path)
     try:
         if kind == "safetensors":
             tensors, header = read_model_file(path)
@@ -325,7 +344,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
             sd = g.state_dict()
             family, config, sd = _from_state_dict(sd, path, "G_ema")
             kw = g.init_kwargs
-            if kw:
+            if kw and FAMILIES[family].config_from_nvidia is not None:
                 try:
                     config = FAMILIES[family].config_from_nvidia(dict(kw))
                 except (KeyError, TypeError, ValueError) as e:
@@ -357,7 +376,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
                 meta["notes"] = ["no latent_avg in the file: w_avg estimated from 4096 samples (seed 0)"]
                 fmt = "rosinality"
             else:
-                family, config, sd = _from_state_dict(obj, path, "the checkpoint")
+                family, config, sd = _from_state_dict(obj, path, "the checkpoint", _sidecar(path))
                 fmt = "torch state dict"
         else:
             raise ModelLoadError(
@@ -373,3 +392,32 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
         _estimate_w_avg(net)
     meta.setdefault("provenance", {"source": path.name, "sha256": sha, "format": fmt})
     return LoadedModel(family, net.to(device), config, path, sha, fmt, meta)
+
+
+def _load_folder(path: Path, device: str | torch.device) -> LoadedModel:
+    """A folder of published files (e.g. ``config.json`` + ``pytorch_model.bin``, or a CycleGAN pair)."""
+    for fam in FAMILIES.values():
+        if fam.read_folder is None:
+            continue
+        try:
+            found = fam.read_folder(path)
+            if found is None:
+                continue
+            sd, sidecar, fmt = found
+            sd = fam.prepare(sd) if fam.prepare else sd
+            config = fam.config_from_tensors(sd, sidecar)
+        except ModelLoadError:
+            raise
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise ModelLoadError(f"{path}: damaged or unsupported {fam.name} folder ({type(e).__name__}: {e})") from e
+        net = build_and_load(fam.name, config, sd, path)
+        h = hashlib.sha256()
+        for f in sorted(p for p in path.iterdir() if p.is_file()):
+            h.update(f.name.encode() + b"\0" + file_sha256(f).encode())
+        sha = h.hexdigest()
+        meta = {"provenance": {"source": path.name, "sha256": sha, "format": fmt}}
+        return LoadedModel(fam.name, net.to(device), config, path, sha, fmt, meta)
+    raise ModelLoadError(
+        f"{path}: is a folder bigart cannot read; expected a model file (.pkl, .pt, .pth, .safetensors) "
+        "or a folder of published files"
+    )
