@@ -136,10 +136,18 @@ def stylegan3_config_from_tensors(sd: StateDict, sidecar: dict[str, Any] | None 
         "conv_kernel": kernel,
         "use_radial_filters": radial,
     }
-    # channels = min((channel_base / 2) / cutoff, channel_max): the first layers (cutoff 2 by default) give
-    # channel_base = 4 * first_ch unless capped. Accept a guess only if it rebuilds every layer's name.
+    # channels = rint(min((channel_base / 2) / cutoff, channel_max)): every uncapped layer gives a candidate
+    # channel_base ~ 2 * ch * cutoff (cutoffs do not depend on channel_base). Accept a candidate only if it
+    # rebuilds every layer's name; when all layers are capped any large base gives the same network.
     want = [n for _, n in sorted(names.items())]
-    for channel_base in (4 * first_ch, 32768, 65536, 16384, 8192, 131072):
+    probe = [g.out_cutoff for g in synthesis_geometry(StyleGAN3Config(**base))[1]]
+    candidates: list[int] = []
+    for idx, _, ch in layers[:-1]:
+        if ch < channel_max:
+            exact = 2 * ch * probe[idx]
+            candidates += [2 ** round(np.log2(exact)), round(exact)]
+    candidates += [4 * first_ch, 32768, 65536, 16384, 8192, 131072]
+    for channel_base in dict.fromkeys(candidates):
         cfg = StyleGAN3Config(channel_base=channel_base, **base)
         if [f"synthesis.{g.name}" for g in synthesis_geometry(cfg)[1]] == want:
             return cfg

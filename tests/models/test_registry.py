@@ -262,3 +262,15 @@ def test_stylegan3_files_round_trip(tmp_path, radial):
     st = tmp_path / "sg3.safetensors"
     save_model_file(st, m.generator.state_dict(), m.header())
     torch.testing.assert_close(_render(load_model(st).generator, z, c), ref, rtol=0, atol=1e-6)
+
+
+def test_stylegan3_capped_channels_detected(tmp_path):
+    """channel_max caps the first layers and channel_base is unusual: still rebuilt from the tensors."""
+    from bigart.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator
+
+    cfg = StyleGAN3Config(
+        z_dim=8, c_dim=0, w_dim=8, img_resolution=64, img_channels=3, channel_base=2048, channel_max=16, num_layers=8
+    )
+    family, found = detect(StyleGAN3Generator(cfg).state_dict())
+    assert family == "stylegan3"
+    assert synthesis_geometry(found) == synthesis_geometry(cfg)
