@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from bigart.errors import ModelLoadError
-from bigart.models import rosinality
+from bigart.models import hf_biggan, rosinality
+from bigart.models.biggan import BigGANConfig, BigGANGenerator
 from bigart.models.modelfile import read_model_file
 from bigart.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from bigart.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator, synthesis_geometry
@@ -173,6 +174,16 @@ FAMILIES: dict[str, Family] = {
         _sg3_matches,
         stylegan3_config_from_tensors,
         config_from_nvidia=StyleGAN3Config.from_nvidia_kwargs,
+    ),
+    "biggan": Family(
+        "biggan",
+        BigGANConfig,
+        BigGANGenerator,
+        hf_biggan.is_biggan,
+        hf_biggan.config_from_tensors,
+        prepare=hf_biggan.prepare,
+        read_folder=hf_biggan.read_folder,
+        sidecar=hf_biggan.sidecar,
     ),
 }
 
