@@ -96,7 +96,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         psi=args.psi,
         cutoff=args.cutoff,
         noise_mode=args.noise_mode,
-        class_idx=args.class_idx,
+        class_spec=args.class_spec,
         device=args.device,
         npy=args.npy,
         batch_size=args.batch,
@@ -129,10 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", required=True, help="model file (.pkl, .pt, .pth, .safetensors)")
     s.add_argument("--seeds", help="seed list, e.g. 0-7 or 0-9,12")
     s.add_argument("--latents", help=".npz with z [N, z_dim] (+ c), or w [N, w_dim] / ws [N, num_ws, w_dim]")
-    s.add_argument("--psi", type=float, default=1.0, help="truncation psi (default 1: none)")
+    s.add_argument("--psi", type=float, default=1.0, help="truncation psi; BigGAN's truncation in (0, 1] (default 1)")
     s.add_argument("--cutoff", type=int, help="truncate only the first N layers of w")
     s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
-    s.add_argument("--class", dest="class_idx", type=int, help="class index for class-conditional models")
+    s.add_argument(
+        "--class",
+        dest="class_spec",
+        help="class for conditional models: an index, a name (BigGAN: ImageNet names, parts of names work), "
+        "or a mixture like 'golden retriever:0.7,tabby:0.3'",
+    )
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     s.add_argument("--batch", type=int, default=4, help="images per batch")
     s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")

@@ -18,10 +18,12 @@ from bigart import __version__
 from bigart.engine.images import save_npy, save_png, to_uint8
 from bigart.errors import BigartError
 from bigart.jobs.progress import Progress
-from bigart.latent import truncate, z_from_seeds
+from bigart.latent import ClassIndex, imagenet_classes, parse_class_mixture, truncate, z_from_seeds
+from bigart.latent.biggan import truncated_z_from_seeds
 from bigart.models import LoadedModel, load_model
 
 NOISE_MODES = ("const", "random", "none")
+RENDERABLE = ("stylegan2", "stylegan3", "biggan")
 
 
 @dataclass
@@ -33,7 +35,7 @@ class RenderSpec:
     psi: float = 1.0
     cutoff: int | None = None
     noise_mode: str = "const"
-    class_idx: int | None = None
+    class_spec: str | None = None
     device: str = "cpu"
     npy: bool = False
     batch_size: int = 4
@@ -48,19 +50,38 @@ class _Item:
     recipe: dict[str, Any]
 
 
-def _class_vector(model: LoadedModel, class_idx: int | None, n: int) -> np.ndarray | None:
-    c_dim = model.generator.c_dim
-    if c_dim == 0:
-        if class_idx is not None:
+def _num_classes(model: LoadedModel) -> int:
+    g = model.generator
+    return g.num_classes if model.family == "biggan" else g.c_dim
+
+
+def _class_index(model: LoadedModel) -> ClassIndex:
+    n = _num_classes(model)
+    names = model.meta.get("class_names")
+    if names and len(names) == n:
+        return ClassIndex.from_json([{"index": i, "names": [str(name)]} for i, name in enumerate(names)])
+    return imagenet_classes() if model.family == "biggan" and n == 1000 else ClassIndex.numbered(n)
+
+
+def _class_vector(model: LoadedModel, class_spec: str | None, n: int) -> np.ndarray | None:
+    """Class weights ``[n, num_classes]`` from ``--class`` (an index, a name or a mixture ``a:0.7,b:0.3``)."""
+    num = _num_classes(model)
+    if num == 0:
+        if class_spec is not None:
             raise BigartError(f"{model.path.name} is not class-conditional: --class does not apply")
         return None
-    if class_idx is None:
-        raise BigartError(f"{model.path.name} is class-conditional: pass --class N with N in 0..{c_dim - 1}")
-    if not 0 <= class_idx < c_dim:
-        raise BigartError(f"--class {class_idx} is out of range: this model has classes 0..{c_dim - 1}")
-    c = np.zeros([n, c_dim], np.float32)
-    c[:, class_idx] = 1
-    return c
+    if class_spec is None:
+        hint = "an ImageNet class name or index" if model.family == "biggan" else f"N with N in 0..{num - 1}"
+        raise BigartError(f"{model.path.name} is class-conditional: pass --class ({hint}, or a mixture a:0.7,b:0.3)")
+    try:
+        weights = parse_class_mixture(str(class_spec), _class_index(model))
+    except ValueError as e:
+        raise BigartError(f"--class: {e}") from e
+    return np.repeat(weights[None], n, axis=0)
+
+
+def _class_recipe(c: np.ndarray | None) -> dict[str, float] | None:
+    return None if c is None else {str(i): float(c[i]) for i in np.flatnonzero(c)}
 
 
 def _load_latents(path: str, model: LoadedModel) -> dict[str, np.ndarray]:
@@ -72,16 +93,21 @@ def _load_latents(path: str, model: LoadedModel) -> dict[str, np.ndarray]:
         raise BigartError(f"{path}: not a readable .npz latents file ({e})") from e
     if "z" in data:
         z = data["z"]
+        c_dim = _num_classes(model)
         if z.ndim != 2 or z.shape[1] != g.z_dim:
             raise BigartError(f"{path}: 'z' must be [N, {g.z_dim}], got {list(z.shape)}")
         out = {"z": z.astype(np.float32)}
         if "c" in data:
             c = data["c"]
-            if c.ndim != 2 or c.shape != (z.shape[0], g.c_dim):
-                raise BigartError(f"{path}: 'c' must be [{z.shape[0]}, {g.c_dim}], got {list(c.shape)}")
+            if c.ndim != 2 or c.shape != (z.shape[0], c_dim):
+                raise BigartError(f"{path}: 'c' must be [{z.shape[0]}, {c_dim}], got {list(c.shape)}")
             out["c"] = c.astype(np.float32)
         return out
     for key in ("ws", "w"):
+        if key in data and model.family == "biggan":
+            raise BigartError(
+                f"{path}: BigGAN has no w space: give 'z' [N, {g.z_dim}] (and 'c' [N, {_num_classes(model)}])"
+            )
         if key in data:
             w = data[key].astype(np.float32)
             if w.ndim == 2 and w.shape[1] == g.w_dim:
@@ -101,29 +127,29 @@ def _items(spec: RenderSpec, model: LoadedModel) -> list[_Item]:
         "model": {"sha256": model.sha256, "file": model.path.name, "family": model.family},
         "psi": spec.psi,
         "cutoff": spec.cutoff,
-        "noise_mode": spec.noise_mode,
+        "noise_mode": None if model.family == "biggan" else spec.noise_mode,
         "backend": "torch",
         "device": spec.device,
     }
     if spec.latents is None:
         seeds = spec.seeds or []
-        zs = z_from_seeds(seeds, g.z_dim)
-        cs = _class_vector(model, spec.class_idx, len(seeds))
-        return [
-            _Item(
-                f"seed{s:04d}",
-                zs[i],
-                None,
-                None if cs is None else cs[i],
-                {**base, "seed": s, "class": spec.class_idx},
-            )
-            for i, s in enumerate(seeds)
-        ]
+        if model.family == "biggan":
+            # BigGAN's truncation also truncates the noise: t * truncnorm(-2, 2), as truncated_noise_sample draws it
+            zs = truncated_z_from_seeds(seeds, g.z_dim, spec.psi)
+        else:
+            zs = z_from_seeds(seeds, g.z_dim)
+        cs = _class_vector(model, spec.class_spec, len(seeds))
+        items = []
+        for i, s in enumerate(seeds):
+            c = None if cs is None else cs[i]
+            recipe = {**base, "seed": s, "class": spec.class_spec, "class_weights": _class_recipe(c)}
+            items.append(_Item(f"seed{s:04d}", zs[i], None, c, recipe))
+        return items
     lat = _load_latents(spec.latents, model)
     n = len(lat.get("z", lat.get("ws")))
     cs = lat.get("c")
     if cs is None and "z" in lat:
-        cs = _class_vector(model, spec.class_idx, n)
+        cs = _class_vector(model, spec.class_spec, n)
     items = []
     for i in range(n):
         r = {**base, "latents_file": Path(spec.latents).name, "index": i}
@@ -142,6 +168,10 @@ def _synthesize(model: LoadedModel, batch: list[_Item], spec: RenderSpec) -> tor
     g = model.generator
     dev = torch.device(spec.device)
     with torch.no_grad():
+        if model.family == "biggan":
+            z = torch.from_numpy(np.stack([it.z for it in batch])).to(dev)
+            c = torch.from_numpy(np.stack([it.c for it in batch])).to(dev)
+            return g(z, c, spec.psi).float().cpu()
         if batch[0].z is not None:
             z = torch.from_numpy(np.stack([it.z for it in batch])).to(dev)
             c = None if batch[0].c is None else torch.from_numpy(np.stack([it.c for it in batch])).to(dev)
@@ -163,7 +193,14 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
     if (spec.seeds is None) == (spec.latents is None):
         raise BigartError("give either seeds or a latents file")
     model = load_model(spec.model, device=spec.device)
-    if spec.cutoff is not None and not 0 <= spec.cutoff <= model.generator.num_ws:
+    if model.family not in RENDERABLE:
+        raise BigartError(f"{model.path.name} is a {model.family} model: use 'bigart translate' for image translation")
+    if model.family == "biggan":
+        if spec.cutoff is not None:
+            raise BigartError("--cutoff applies to StyleGAN models; BigGAN's truncation is --psi alone")
+        if not 0 < spec.psi <= 1:
+            raise BigartError(f"BigGAN's truncation (--psi) must be in (0, 1], got {spec.psi}")
+    elif spec.cutoff is not None and not 0 <= spec.cutoff <= model.generator.num_ws:
         raise BigartError(f"--cutoff must be in 0..{model.generator.num_ws} for this model, got {spec.cutoff}")
     items = _items(spec, model)
     out = Path(spec.out)

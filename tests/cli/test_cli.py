@@ -200,7 +200,8 @@ def test_conditional_model_needs_class(tmp_path, tiny_sg2, capsys):
         )
         == 0
     )
-    assert read_recipe(tmp_path / "o" / "seed0000.png")["class"] == 2
+    recipe = read_recipe(tmp_path / "o" / "seed0000.png")
+    assert recipe["class"] == "2" and recipe["class_weights"] == {"2": 1.0}
 
 
 def test_expected_errors_exit_nonzero_without_traceback(tmp_path):
@@ -245,3 +246,62 @@ def test_outputs_are_written_atomically_with_normal_permissions(tmp_path, model_
     os.umask(mask)
     assert [p.name for p in out.iterdir()] == ["seed0000.png"]  # no temporary file left behind
     assert (out / "seed0000.png").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_render_biggan_seeds_classes_and_latents(tmp_path):
+    from bigart.latent.biggan import truncated_z
+    from tests.models.test_biggan import _write_hf, randomized, tiny_config
+
+    g = randomized(tiny_config(num_classes=1000))
+    folder = _write_hf(tmp_path / "biggan-tiny", g)
+    out = tmp_path / "o"
+    args = ["render", "--model", str(folder), "--seeds", "3", "--psi", "0.4", "--npy", "-q", "--out", str(out)]
+    assert main([*args, "--class", "golden retriever:0.7,tabby:0.3"]) == 0
+    c = torch.zeros(1, 1000)
+    c[0, 207], c[0, 281] = 0.7, 0.3  # ImageNet indices of golden retriever and tabby cat
+    with torch.no_grad():
+        ref = g(torch.from_numpy(truncated_z(3, 8, 0.4)), c, 0.4)[0]
+    np.testing.assert_allclose(np.load(out / "seed0003.npy"), ref.numpy(), atol=1e-5)
+    recipe = read_recipe(out / "seed0003.png")
+    assert recipe["class_weights"] == pytest.approx({"207": 0.7, "281": 0.3})
+    assert recipe["model"]["family"] == "biggan" and recipe["noise_mode"] is None
+    # the same image from a latents file with a dense class vector
+    np.savez(tmp_path / "lat.npz", z=truncated_z(3, 8, 0.4), c=c.numpy())
+    assert (
+        main(
+            [
+                "render",
+                "--model",
+                str(folder),
+                "--latents",
+                str(tmp_path / "lat.npz"),
+                "--psi",
+                "0.4",
+                "--npy",
+                "-q",
+                "--out",
+                str(tmp_path / "l"),
+            ]
+        )
+        == 0
+    )
+    np.testing.assert_allclose(np.load(tmp_path / "l" / "latent0000.npy"), ref.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "class-conditional"),
+        (["--class", "retriever"], "matches 5 classes"),
+        (["--class", "tabby", "--psi", "1.5"], r"\(0, 1\]"),
+        (["--class", "tabby", "--cutoff", "2"], "cutoff"),
+    ],
+)
+def test_biggan_render_errors(tmp_path, capsys, extra, message):
+    import re
+
+    from tests.models.test_biggan import _write_hf, randomized, tiny_config
+
+    folder = _write_hf(tmp_path / "b", randomized(tiny_config(num_classes=1000)))
+    assert main(["render", "--model", str(folder), "--seeds", "0", "-q", "--out", str(tmp_path / "o"), *extra]) == 1
+    assert re.search(message, capsys.readouterr().err)
