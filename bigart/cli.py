@@ -58,18 +58,16 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_render(args: argparse.Namespace) -> int:
+def _progress_bar(quiet: bool):
+    """A Progress that draws a tqdm bar with ETA on the terminal."""
     from tqdm import tqdm
 
-    from bigart.engine.threads import configure_torch_threads
     from bigart.jobs.progress import Progress
-    from bigart.jobs.render import RenderSpec, run
-    from bigart.latent import parse_seeds
 
     class Bar(Progress):
         def start(self, total: int, description: str = "") -> None:
             super().start(total, description)
-            self.bar = tqdm(total=total, desc=description, unit="img", disable=args.quiet)
+            self.bar = tqdm(total=total, desc=description, unit="img", disable=quiet)
 
         def advance(self, n: int = 1) -> None:
             super().advance(n)
@@ -78,6 +76,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
         def close(self) -> None:
             if hasattr(self, "bar"):
                 self.bar.close()
+
+    return Bar()
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.jobs.render import RenderSpec, run
+    from bigart.latent import parse_seeds
 
     if (args.seeds is None) == (args.latents is None):
         raise BigartError("give --seeds (e.g. 0-7) or --latents FILE.npz")
@@ -101,10 +107,37 @@ def _cmd_render(args: argparse.Namespace) -> int:
         npy=args.npy,
         batch_size=args.batch,
     )
-    written = run(spec, Bar())
+    written = run(spec, _progress_bar(args.quiet))
     if not args.quiet:
         print(f"wrote {len(written)} images to {args.out}")
     return 0
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.jobs.translate import TranslateSpec, run
+
+    configure_torch_threads()
+    spec = TranslateSpec(
+        model=args.model,
+        inputs=args.inputs,
+        out=args.out,
+        direction=args.direction,
+        tile=None if args.tile == 0 else args.tile,
+        overlap=args.overlap,
+        working_size=args.size,
+        device=args.device,
+        npy=args.npy,
+    )
+    result = run(spec, _progress_bar(args.quiet))
+    for src, message in result.failed:
+        print(f"bigart: skipped {src}: {message}", file=sys.stderr)
+    if not args.quiet:
+        print(
+            f"wrote {len(result.written)} images to {args.out}"
+            + (f", {len(result.failed)} skipped" if result.failed else "")
+        )
+    return 1 if result.failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_render)
+
+    s = sub.add_parser("translate", help="translate images with a CycleGAN model (any size, alpha kept)")
+    s.add_argument("--model", required=True, help="CycleGAN model: .pth, a junyanz checkpoints folder, .safetensors")
+    s.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"])
+    s.add_argument("--tile", type=int, default=512, help="tile size for large images (0: never tile; default 512)")
+    s.add_argument("--overlap", type=int, default=64, help="overlap between tiles in pixels (default 64)")
+    s.add_argument("--size", type=int, help="working resolution: scale the long side to this for the net")
+    s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("inputs", nargs="+", help="images to translate")
+    s.set_defaults(func=_cmd_translate)
     return p
 
 

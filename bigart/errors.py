@@ -10,3 +10,7 @@ class ModelLoadError(BigartError):
 
     The message names the file and what was expected.
     """
+
+
+class ImageError(BigartError):
+    """An input image could not be used: not an image, damaged, empty or too large. The message names the file."""

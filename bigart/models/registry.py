@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from bigart.errors import ModelLoadError
-from bigart.models import hf_biggan, rosinality
+from bigart.models import cyclegan, hf_biggan, rosinality
 from bigart.models.biggan import BigGANConfig, BigGANGenerator
 from bigart.models.modelfile import read_model_file
 from bigart.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
@@ -184,6 +184,16 @@ FAMILIES: dict[str, Family] = {
         prepare=hf_biggan.prepare,
         read_folder=hf_biggan.read_folder,
         sidecar=hf_biggan.sidecar,
+    ),
+    "cyclegan": Family(
+        "cyclegan",
+        cyclegan.CycleGANConfig,
+        cyclegan.CycleGANModel,
+        cyclegan.is_cyclegan,
+        cyclegan.config_from_tensors,
+        prepare=cyclegan.prepare,
+        read_folder=cyclegan.read_folder,
+        derived=r"(^|\.)num_batches_tracked$",
     ),
 }
 

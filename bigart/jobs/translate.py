@@ -1,0 +1,101 @@
+"""Translate images with a CycleGAN-family model: ``bigart translate`` runs this.
+
+Each input becomes ``OUT/<stem>.png`` (RGBA when the input had alpha) carrying its recipe; with ``npy`` the float32
+CHW output is written beside it. A bad input is named and skipped; the others still come out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bigart import __version__
+from bigart.engine.images import save_npy, save_png
+from bigart.engine.translate import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    load_image,
+    to_pixels,
+    translate_image,
+)
+from bigart.errors import BigartError, ImageError
+from bigart.jobs.progress import Progress
+from bigart.models import load_model
+
+
+@dataclass
+class TranslateSpec:
+    model: str
+    inputs: list[str]
+    out: str
+    direction: str = "AtoB"
+    tile: int | None = DEFAULT_TILE
+    overlap: int = DEFAULT_OVERLAP
+    working_size: int | None = None
+    device: str = "cpu"
+    npy: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+@dataclass
+class TranslateResult:
+    written: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (input, message)
+
+
+def _out_name(stem: str, used: set[str]) -> str:
+    name, i = stem, 1
+    while name in used:
+        name, i = f"{stem}-{i}", i + 1
+    used.add(name)
+    return name
+
+
+def run(spec: TranslateSpec, progress: Progress | None = None) -> TranslateResult:
+    progress = progress or Progress()
+    model = load_model(spec.model, device=spec.device)
+    if model.family != "cyclegan":
+        raise BigartError(f"{model.path.name} is a {model.family} model: 'bigart translate' needs a CycleGAN model")
+    net = model.generator
+    if spec.direction not in net.directions:
+        raise BigartError(f"{model.path.name} translates {' and '.join(net.directions)}, not {spec.direction}")
+    if spec.tile is not None and spec.tile < net.size_multiple:
+        raise BigartError(f"--tile must be at least {net.size_multiple} for this model")
+    out = Path(spec.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = TranslateResult()
+    used: set[str] = set()
+    progress.start(len(spec.inputs), "translate")
+    try:
+        for src in spec.inputs:
+            progress.check_aborted()
+            try:
+                image = load_image(src, spec.max_pixels)
+                y = translate_image(net, image, spec.direction, spec.tile, spec.overlap, spec.working_size, spec.device)
+            except ImageError as e:
+                result.failed.append((str(src), str(e)))
+                progress.advance()
+                continue
+            name = _out_name(Path(src).stem, used)
+            recipe = {
+                "bigart": __version__,
+                "model": {"sha256": model.sha256, "file": model.path.name, "family": model.family},
+                "input": {"file": Path(src).name, "sha256": hashlib.sha256(Path(src).read_bytes()).hexdigest()},
+                "direction": spec.direction,
+                "tile": spec.tile,
+                "overlap": spec.overlap,
+                "working_size": spec.working_size,
+                "backend": "torch",
+                "device": spec.device,
+            }
+            png = out / f"{name}.png"
+            save_png(png, to_pixels(y, image.alpha), recipe)
+            if spec.npy:
+                save_npy(out / f"{name}.npy", y)
+            result.written.append(png)
+            progress.advance()
+    finally:
+        progress.close()
+    return result
