@@ -54,7 +54,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if args.psi is not None:
         header["default_psi"] = args.psi
     save_model_file(out, model.generator.state_dict(), header)
-    print(f"wrote {out} ({model.family}, {model.generator.img_resolution}px, from {model.source_format})")
+    print(f"wrote {out} ({model.family}, from {model.source_format})")
     return 0
 
 
@@ -131,7 +131,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     )
     result = run(spec, _progress_bar(args.quiet))
     for src, message in result.failed:
-        print(f"bigart: skipped {src}: {message}", file=sys.stderr)
+        print(f"bigart: skipped: {message}", file=sys.stderr)
     if not args.quiet:
         print(
             f"wrote {len(result.written)} images to {args.out}"

@@ -242,7 +242,7 @@ class LoadedModel:
             "config": self.config.to_dict(),
             "provenance": prov,
             "license": self.meta.get("license", "unknown: the license of the source checkpoint applies"),
-            "default_psi": self.meta.get("default_psi", 0.7),
+            "default_psi": self.meta.get("default_psi", None if self.family == "cyclegan" else 0.7),
             "default_cutoff": self.meta.get("default_cutoff"),
             "class_names": self.meta.get("class_names"),
             "notes": self.meta.get("notes", []),

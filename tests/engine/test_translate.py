@@ -169,3 +169,20 @@ def test_translate_cli_batch_skips_bad_inputs(tmp_path, capsys):
     recipe = read_recipe(out / "photo.png")
     assert recipe["direction"] == "BtoA" and recipe["input"]["file"] == "photo.png"
     assert not (out / "broken.png").exists()
+
+
+def test_convert_cyclegan_folder_then_translate(tmp_path):
+    m = tiny(n_blocks=2, directions=["AtoB", "BtoA"])
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    torch.save(_bare(m, "AtoB"), folder / "latest_net_G_A.pth")
+    torch.save(_bare(m, "BtoA"), folder / "latest_net_G_B.pth")
+    assert main(["convert", str(folder), str(tmp_path / "pair.safetensors")]) == 0
+    Image.fromarray(_photo(20, 24)).save(tmp_path / "x.png")
+    for model, out in ((folder, "a"), (tmp_path / "pair.safetensors", "b")):
+        assert (
+            main(["translate", "--model", str(model), "-q", "--out", str(tmp_path / out), str(tmp_path / "x.png")]) == 0
+        )
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "a" / "x.png")), np.asarray(Image.open(tmp_path / "b" / "x.png"))
+    )
