@@ -130,7 +130,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         npy=args.npy,
     )
     result = run(spec, _progress_bar(args.quiet))
-    for src, message in result.failed:
+    for _src, message in result.failed:
         print(f"bigart: skipped: {message}", file=sys.stderr)
     if not args.quiet:
         print(
