@@ -19,6 +19,20 @@ from bigart.errors import BigartError
 def _cmd_inspect(args: argparse.Namespace) -> int:
     from bigart.models import load_model
 
+    if args.engine:
+        from bigart.engine.engine import engine_report
+
+        report = engine_report()
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            width = max(map(len, report))
+            for k, v in report.items():
+                print(f"{k.replace('_', ' '):<{width}}  {', '.join(v) if isinstance(v, list) else v}")
+        if args.file is None:
+            return 0
+    if args.file is None:
+        raise BigartError("inspect: give a model file, or --engine")
     info = load_model(args.file).info()
     if args.json:
         print(json.dumps(info, indent=2))
@@ -80,6 +94,17 @@ def _progress_bar(quiet: bool):
     return Bar()
 
 
+def _cmd_export_onnx(args: argparse.Namespace) -> int:
+    from bigart.engine.engine import export_onnx
+    from bigart.models import load_model
+
+    written = export_onnx(load_model(args.model), args.out, truncation=args.psi)
+    for p in written:
+        info = json.loads(p.with_suffix(".json").read_text())
+        print(f"{p}  (max abs difference to torch {info['max_abs_diff']:.2e})")
+    return 0
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from bigart.engine.threads import configure_torch_threads
     from bigart.jobs.render import RenderSpec, run
@@ -106,6 +131,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         device=args.device,
         npy=args.npy,
         batch_size=args.batch,
+        backend=args.backend,
     )
     written = run(spec, _progress_bar(args.quiet))
     if not args.quiet:
@@ -128,6 +154,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         working_size=args.size,
         device=args.device,
         npy=args.npy,
+        backend=args.backend,
     )
     result = run(spec, _progress_bar(args.quiet))
     for _src, message in result.failed:
@@ -146,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("inspect", help="describe a model file")
-    s.add_argument("file")
+    s = sub.add_parser("inspect", help="describe a model file (or, with --engine, the inference backends)")
+    s.add_argument("file", nargs="?")
+    s.add_argument("--engine", action="store_true", help="backends, ONNX Runtime providers, device and threads")
     s.add_argument("--json", action="store_true", help="print JSON for machines")
     s.set_defaults(func=_cmd_inspect)
 
@@ -157,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--license", help="license text to record in the model file")
     s.add_argument("--psi", type=float, help="default truncation to record")
     s.set_defaults(func=_cmd_convert)
+
+    s = sub.add_parser("export-onnx", help="export a model's ONNX graphs (verified against torch) to a folder")
+    s.add_argument("--model", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--psi", type=float, default=1.0, help="BigGAN: the truncation baked into its graph")
+    s.set_defaults(func=_cmd_export_onnx)
 
     s = sub.add_parser("render", help="render seeds or saved latents to PNG files")
     s.add_argument("--model", required=True, help="model file (.pkl, .pt, .pth, .safetensors)")
@@ -173,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     s.add_argument("--batch", type=int, default=4, help="images per batch")
+    s.add_argument(
+        "--backend", default="torch", choices=["torch", "onnx"], help="torch or ONNX Runtime (default torch)"
+    )
     s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("-q", "--quiet", action="store_true")
@@ -184,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tile", type=int, default=512, help="tile size for large images (0: never tile; default 512)")
     s.add_argument("--overlap", type=int, default=64, help="overlap between tiles in pixels (default 64)")
     s.add_argument("--size", type=int, help="working resolution: scale the long side to this for the net")
+    s.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="torch (default) or ONNX Runtime")
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")
     s.add_argument("--out", required=True, help="output folder")

@@ -47,3 +47,9 @@ def tiny_sg2():
         return randomize_(StyleGAN2Generator(cfg), seed)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _onnx_cache(tmp_path_factory, monkeypatch):
+    """Exported ONNX graphs go to a per-session temporary cache, never the user's."""
+    monkeypatch.setenv("BIGART_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "onnx-cache"))

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from bigart import __version__
+from bigart.engine.engine import Engine
 from bigart.engine.images import save_npy, save_png, to_uint8
 from bigart.errors import BigartError
 from bigart.jobs.progress import Progress
@@ -39,6 +39,7 @@ class RenderSpec:
     device: str = "cpu"
     npy: bool = False
     batch_size: int = 4
+    backend: str = "torch"
 
 
 @dataclass
@@ -164,23 +165,16 @@ def _items(spec: RenderSpec, model: LoadedModel) -> list[_Item]:
     return items
 
 
-def _synthesize(model: LoadedModel, batch: list[_Item], spec: RenderSpec) -> torch.Tensor:
-    g = model.generator
-    dev = torch.device(spec.device)
-    with torch.no_grad():
-        if model.family == "biggan":
-            z = torch.from_numpy(np.stack([it.z for it in batch])).to(dev)
-            c = torch.from_numpy(np.stack([it.c for it in batch])).to(dev)
-            return g(z, c, spec.psi).float().cpu()
-        if batch[0].z is not None:
-            z = torch.from_numpy(np.stack([it.z for it in batch])).to(dev)
-            c = None if batch[0].c is None else torch.from_numpy(np.stack([it.c for it in batch])).to(dev)
-            ws = g.mapping(z, c, psi=spec.psi, cutoff=spec.cutoff)
-        else:
-            w_avg = g.mapping.w_avg.cpu().numpy()
-            ws_np = truncate(np.stack([it.ws for it in batch]), w_avg, spec.psi, spec.cutoff)
-            ws = torch.from_numpy(ws_np).to(dev)
-        return g.synthesis(ws, noise_mode=spec.noise_mode).float().cpu()
+def _synthesize(engine: Engine, batch: list[_Item], spec: RenderSpec) -> np.ndarray:
+    if engine.model.family == "biggan":
+        return engine.biggan(np.stack([it.z for it in batch]), np.stack([it.c for it in batch]), spec.psi)
+    if batch[0].z is not None:
+        c = None if batch[0].c is None else np.stack([it.c for it in batch])
+        ws = engine.map(np.stack([it.z for it in batch]), c, psi=spec.psi, cutoff=spec.cutoff)
+    else:
+        w_avg = engine.g.mapping.w_avg.detach().cpu().numpy()
+        ws = truncate(np.stack([it.ws for it in batch]), w_avg, spec.psi, spec.cutoff)
+    return engine.synthesize(ws, noise_mode=spec.noise_mode)
 
 
 def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
@@ -188,11 +182,9 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
     progress = progress or Progress()
     if spec.noise_mode not in NOISE_MODES:
         raise BigartError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {spec.noise_mode!r}")
-    if spec.device.startswith("cuda") and not torch.cuda.is_available():
-        raise BigartError("--device cuda was asked for, but PyTorch sees no CUDA device here; use --device cpu")
     if (spec.seeds is None) == (spec.latents is None):
         raise BigartError("give either seeds or a latents file")
-    model = load_model(spec.model, device=spec.device)
+    model = load_model(spec.model)  # on the CPU; the engine moves it where it runs
     if model.family not in RENDERABLE:
         raise BigartError(f"{model.path.name} is a {model.family} model: use 'bigart translate' for image translation")
     if model.family == "biggan":
@@ -202,6 +194,7 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
             raise BigartError(f"BigGAN's truncation (--psi) must be in (0, 1], got {spec.psi}")
     elif spec.cutoff is not None and not 0 <= spec.cutoff <= model.generator.num_ws:
         raise BigartError(f"--cutoff must be in 0..{model.generator.num_ws} for this model, got {spec.cutoff}")
+    engine = Engine(model, spec.backend, spec.device)
     items = _items(spec, model)
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -211,13 +204,13 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
         for i in range(0, len(items), max(1, spec.batch_size)):
             progress.check_aborted()
             batch = items[i : i + max(1, spec.batch_size)]
-            imgs = _synthesize(model, batch, spec)
+            imgs = _synthesize(engine, batch, spec)
             pixels = to_uint8(imgs)
             for it, img, px in zip(batch, imgs, pixels, strict=True):
                 png = out / f"{it.name}.png"
-                save_png(png, px, it.recipe)
+                save_png(png, px, {**it.recipe, "backend": engine.backend, "provider": engine.provider})
                 if spec.npy:
-                    save_npy(out / f"{it.name}.npy", img.numpy())
+                    save_npy(out / f"{it.name}.npy", img)
                 written.append(png)
             progress.advance(len(batch))
     finally:

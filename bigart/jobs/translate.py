@@ -10,7 +10,10 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from bigart import __version__
+from bigart.engine.engine import Engine
 from bigart.engine.images import save_npy, save_png
 from bigart.engine.translate import (
     DEFAULT_MAX_PIXELS,
@@ -37,12 +40,25 @@ class TranslateSpec:
     device: str = "cpu"
     npy: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
+    backend: str = "torch"
 
 
 @dataclass
 class TranslateResult:
     written: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (input, message)
+
+
+class _EngineNet:
+    """The engine seen as a CycleGAN net by the translation code (whole images; tiling needs torch)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        g = engine.g
+        self.size_multiple, self.input_nc, self.output_nc = g.size_multiple, g.input_nc, g.output_nc
+
+    def __call__(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        return torch.from_numpy(self.engine.translate(x.cpu().numpy(), direction))
 
 
 def _out_name(stem: str, used: set[str]) -> str:
@@ -55,10 +71,11 @@ def _out_name(stem: str, used: set[str]) -> str:
 
 def run(spec: TranslateSpec, progress: Progress | None = None) -> TranslateResult:
     progress = progress or Progress()
-    model = load_model(spec.model, device=spec.device)
+    model = load_model(spec.model, device="cpu" if spec.backend == "onnx" else spec.device)
     if model.family != "cyclegan":
         raise BigartError(f"{model.path.name} is a {model.family} model: 'bigart translate' needs a CycleGAN model")
     net = model.generator
+    engine = Engine(model, spec.backend, spec.device)
     if spec.direction not in net.directions:
         raise BigartError(f"{model.path.name} translates {' and '.join(net.directions)}, not {spec.direction}")
     if spec.tile is not None and spec.tile < net.size_multiple:
@@ -73,7 +90,14 @@ def run(spec: TranslateSpec, progress: Progress | None = None) -> TranslateResul
             progress.check_aborted()
             try:
                 image = load_image(src, spec.max_pixels)
-                y = translate_image(net, image, spec.direction, spec.tile, spec.overlap, spec.working_size, spec.device)
+                # Tiles share instance-norm statistics through hooks in the torch net, so tiled images run on torch.
+                long_side = spec.working_size or max(image.size)
+                tiled = spec.tile is not None and long_side > spec.tile
+                backend = "torch" if tiled or spec.backend == "torch" else "onnx"
+                runner = net if backend == "torch" else _EngineNet(engine)
+                y = translate_image(
+                    runner, image, spec.direction, spec.tile, spec.overlap, spec.working_size, spec.device
+                )
             except ImageError as e:
                 result.failed.append((str(src), str(e)))
                 progress.advance()
@@ -87,7 +111,8 @@ def run(spec: TranslateSpec, progress: Progress | None = None) -> TranslateResul
                 "tile": spec.tile,
                 "overlap": spec.overlap,
                 "working_size": spec.working_size,
-                "backend": "torch",
+                "backend": backend,
+                "provider": f"torch-{spec.device}" if backend == "torch" else engine.provider,
                 "device": spec.device,
             }
             png = out / f"{name}.png"

@@ -83,6 +83,7 @@ def upfirdn2d(
     if f is None:
         f = torch.ones([1, 1], dtype=torch.float32, device=x.device)
     n, c, h, w = x.shape
+    c = int(c)  # a plain int even while tracing: ONNX needs the depthwise kernel's shape
 
     if upx > 1 or upy > 1:
         x = x.reshape(n, c, h, 1, w, 1)
@@ -97,9 +98,9 @@ def upfirdn2d(
     if not flip_filter:
         f = f.flip(list(range(f.ndim)))
     if f.ndim == 2:
-        x = F.conv2d(x, f[None, None].expand(c, 1, *f.shape), groups=c)
+        x = F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c)
     else:
-        k = f[None, None].expand(c, 1, f.shape[0])
+        k = f[None, None].repeat(c, 1, 1)
         x = F.conv2d(x, k.unsqueeze(2), groups=c)
         x = F.conv2d(x, k.unsqueeze(3), groups=c)
 

@@ -305,3 +305,45 @@ def test_biggan_render_errors(tmp_path, capsys, extra, message):
     folder = _write_hf(tmp_path / "b", randomized(tiny_config(num_classes=1000)))
     assert main(["render", "--model", str(folder), "--seeds", "0", "-q", "--out", str(tmp_path / "o"), *extra]) == 1
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_render_onnx_backend_matches_torch(tmp_path, model_file):
+    path, _ = model_file
+    for backend in ("torch", "onnx"):
+        assert (
+            main(
+                [
+                    "render",
+                    "--model",
+                    str(path),
+                    "--seeds",
+                    "0-4",
+                    "--psi",
+                    "0.6",
+                    "--backend",
+                    backend,
+                    "-q",
+                    "--out",
+                    str(tmp_path / backend),
+                ]
+            )
+            == 0
+        )
+    for s in range(5):
+        a = np.asarray(Image.open(tmp_path / "torch" / f"seed{s:04d}.png")).astype(int)
+        b = np.asarray(Image.open(tmp_path / "onnx" / f"seed{s:04d}.png")).astype(int)
+        assert np.abs(a - b).max() <= 1
+    recipe = read_recipe(tmp_path / "onnx" / "seed0000.png")
+    assert recipe["backend"] == "onnx" and recipe["provider"] == "CPUExecutionProvider"
+
+
+def test_inspect_engine_and_export_onnx(tmp_path, model_file, capsys):
+    path, _ = model_file
+    assert main(["inspect", "--engine", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "CPUExecutionProvider" in report["onnx_providers_available"] and report["threads"] >= 1
+    assert main(["export-onnx", "--model", str(path), "--out", str(tmp_path / "x")]) == 0
+    names = sorted(p.name for p in (tmp_path / "x").glob("*.onnx"))
+    assert names == ["mapping.onnx", "synthesis-const.onnx", "synthesis-none.onnx"]
+    info = json.loads((tmp_path / "x" / "mapping.json").read_text())
+    assert info["max_abs_diff"] <= 1e-3

@@ -186,3 +186,15 @@ def test_convert_cyclegan_folder_then_translate(tmp_path):
     assert np.array_equal(
         np.asarray(Image.open(tmp_path / "a" / "x.png")), np.asarray(Image.open(tmp_path / "b" / "x.png"))
     )
+
+
+def test_translate_onnx_backend(tmp_path):
+    m = tiny(n_blocks=2)
+    torch.save(_bare(m), tmp_path / "latest_net_G.pth")
+    Image.fromarray(_photo(30, 41)).save(tmp_path / "p.png")
+    for backend in ("torch", "onnx"):
+        args = ["translate", "--model", str(tmp_path / "latest_net_G.pth"), "--backend", backend, "--npy", "-q"]
+        assert main([*args, "--out", str(tmp_path / backend), str(tmp_path / "p.png")]) == 0
+    a, b = np.load(tmp_path / "torch" / "p.npy"), np.load(tmp_path / "onnx" / "p.npy")
+    assert np.abs(a - b).max() <= 1e-3
+    assert read_recipe(tmp_path / "onnx" / "p.png")["backend"] == "onnx"
