@@ -14,12 +14,14 @@ runs one power iteration per call and mutates ``u``/``v``; that drifts from call
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from bigart.models.config import ConfigDict
 
 Tensor = torch.Tensor
 
@@ -53,7 +55,9 @@ def _layer(spec: Any) -> list:
 
 
 @dataclass
-class BigGANConfig:
+class BigGANConfig(ConfigDict):
+    label: ClassVar[str] = "BigGAN"
+
     """Hyper-parameters of a BigGAN-deep generator, field for field the published ``config.json``.
 
     ``layers`` lists ``[upsample, in_mult, out_mult]`` per residual block (channels are multiples of
@@ -112,17 +116,6 @@ class BigGANConfig:
     @property
     def has_attention(self) -> bool:
         return 0 <= self.attention_layer_position < len(self.layers)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BigGANConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown BigGAN config keys: {unknown}")
-        return cls(**d)
 
     @classmethod
     def from_hf_config(cls, d: dict[str, Any]) -> BigGANConfig:

@@ -13,19 +13,23 @@ script runs batch norm on test-batch statistics unless ``--eval`` is given; we d
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
+
+from bigart.models.config import ConfigDict
 
 DIRECTIONS = ("AtoB", "BtoA")
 NORMS = ("instance", "batch", "none")
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(ConfigDict):
+    label: ClassVar[str] = "CycleGAN"
+
     """A generator architecture; ``directions`` lists which translation directions the model holds."""
 
     kind: str = "resnet"  # 'resnet' | 'unet'
@@ -54,16 +58,6 @@ class CycleGANConfig:
     def size_multiple(self) -> int:
         """Height and width must be multiples of this."""
         return 4 if self.kind == "resnet" else 2**self.num_downs
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CycleGANConfig:
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown CycleGAN config keys: {unknown}")
-        return cls(**d)
 
 
 def _norm(kind: str, channels: int) -> nn.Module:

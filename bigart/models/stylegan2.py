@@ -9,13 +9,14 @@ checkpoints after renaming. The three synthesis architectures of the paper are s
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from bigart.models.config import ConfigDict
 from bigart.models.mapping import FullyConnectedLayer, StyleGenerator
 from bigart.models.ops import SQRT2, bias_act, conv2d_resample, modulated_conv2d, setup_filter, upsample2d
 
@@ -34,7 +35,9 @@ def nvidia_channels(img_resolution: int, channel_base: int, channel_max: int) ->
 
 
 @dataclass
-class StyleGAN2Config:
+class StyleGAN2Config(ConfigDict):
+    label: ClassVar[str] = "StyleGAN2"
+
     """Everything needed to build a StyleGAN2 generator. ``channels`` maps each block resolution to its width."""
 
     z_dim: int
@@ -72,14 +75,6 @@ class StyleGAN2Config:
         d = asdict(self)
         d["channels"] = {str(k): v for k, v in self.channels.items()}
         return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> StyleGAN2Config:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"unknown StyleGAN2 config keys: {unknown}")
-        return cls(**d)
 
     @classmethod
     def from_nvidia_kwargs(cls, kw: dict[str, Any]) -> StyleGAN2Config:

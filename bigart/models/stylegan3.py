@@ -14,13 +14,14 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bigart.models.config import ConfigDict
 from bigart.models.mapping import FullyConnectedLayer, StyleGenerator
 from bigart.models.ops import SQRT2
 
@@ -45,7 +46,9 @@ __all__ = [
 
 
 @dataclass
-class StyleGAN3Config:
+class StyleGAN3Config(ConfigDict):
+    label: ClassVar[str] = "StyleGAN3"
+
     """Hyper-parameters of a StyleGAN3 generator; the defaults are those of config T."""
 
     z_dim: int
@@ -95,19 +98,6 @@ class StyleGAN3Config:
             elif isinstance(v, (float, np.floating)):
                 d[f.name] = float(v)
         return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> StyleGAN3Config:
-        """Inverse of :meth:`to_dict`; unknown or missing required keys raise ``ValueError``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown StyleGAN3 config keys: {', '.join(unknown)}")
-        required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING]
-        missing = [k for k in required if k not in d]
-        if missing:
-            raise ValueError(f"StyleGAN3 config lacks required keys: {', '.join(missing)}")
-        return cls(**dict(d))
 
     @classmethod
     def from_nvidia_kwargs(cls, init_kwargs: Mapping[str, Any]) -> StyleGAN3Config:
