@@ -1,4 +1,4 @@
-"""Render a set of seeds or saved latents with a StyleGAN generator to PNGs carrying their recipes.
+"""Render a set of seeds or saved latents with a StyleGAN or BigGAN generator to PNGs carrying their recipes.
 
 ``bigart render`` runs this; it writes ``seed0000.png`` ... (or ``latent0000.png`` ...) like the reference
 ``gen_images.py``, each with its recipe in the PNG's ``bigart`` text chunk, and with ``npy`` the float32
@@ -129,7 +129,6 @@ def _items(spec: RenderSpec, model: LoadedModel) -> list[_Item]:
         "psi": spec.psi,
         "cutoff": spec.cutoff,
         "noise_mode": None if model.family == "biggan" else spec.noise_mode,
-        "backend": "torch",
         "device": spec.device,
     }
     if spec.latents is None:
