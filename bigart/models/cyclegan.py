@@ -288,7 +288,9 @@ def _generator_config(g: dict[str, torch.Tensor]) -> CycleGANConfig:
         raise ValueError(f"ResNet blocks expected at model.10..., found at model.{blocks}")
     n_blocks = len(blocks)
     norm = "batch" if "model.2.weight" in g else "instance"
-    dropout = "model.10.conv_block.6.weight" in g
+    # Dropout shifts the second conv from conv_block.5 to conv_block.6 (where batch norm's 1-D weight sits without it)
+    second = g.get("model.10.conv_block.6.weight")
+    dropout = second is not None and second.ndim == 4
     head = g[f"model.{17 + n_blocks}.weight"]
     return CycleGANConfig(
         kind="resnet",

@@ -68,6 +68,7 @@ def test_unet_256_published_names():
     [
         {"kind": "resnet", "n_blocks": 6},
         {"kind": "resnet", "n_blocks": 3, "norm": "batch", "use_dropout": True},
+        {"kind": "resnet", "n_blocks": 3, "norm": "batch"},  # conv_block.6 is then batch norm, not a conv
         {"kind": "resnet", "n_blocks": 2, "input_nc": 1, "output_nc": 3, "directions": ["AtoB", "BtoA"]},
         {"kind": "unet", "num_downs": 7, "norm": "batch"},
         {"kind": "unet", "num_downs": 6, "norm": "instance", "output_nc": 1},
