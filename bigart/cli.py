@@ -98,10 +98,11 @@ def _cmd_export_onnx(args: argparse.Namespace) -> int:
     from bigart.engine.engine import export_onnx
     from bigart.models import load_model
 
-    written = export_onnx(load_model(args.model), args.out, truncation=args.psi)
+    written = export_onnx(load_model(args.model), args.out)
     for p in written:
         info = json.loads(p.with_suffix(".json").read_text())
         print(f"{p}  (max abs difference to torch {info['max_abs_diff']:.2e})")
+    print(f"{Path(args.out) / 'manifest.json'}  (what runs between the graphs)")
     return 0
 
 
@@ -189,7 +190,6 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("export-onnx", help="export a model's ONNX graphs (verified against torch) to a folder")
     s.add_argument("--model", required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--psi", type=float, default=1.0, help="BigGAN: the truncation baked into its graph")
     s.set_defaults(func=_cmd_export_onnx)
 
     s = sub.add_parser("render", help="render seeds or saved latents to PNG files")

@@ -165,3 +165,18 @@ def write_nvidia_pickle(
     names = {id(G): class_name, id(G_ema): class_name, id(D): "Discriminator"}
     kwargs = {id(G): init_kwargs, id(G_ema): init_kwargs, id(D): {"c_dim": 0, "img_resolution": 4}}
     return dump_nvidia_style(path, snapshot, names=names, init_kwargs=kwargs, **dump_options)
+
+
+def sg2_kwargs(g: torch.nn.Module, **synthesis: Any) -> dict[str, Any]:
+    """The ``G_ema`` constructor kwargs NVIDIA's trainer would record for one of our tiny StyleGAN2 generators
+    (``synthesis``: more synthesis kwargs, e.g. ``num_fp16_res``, ``conv_clamp``)."""
+    cfg = g.config
+    return {
+        "z_dim": cfg.z_dim,
+        "c_dim": cfg.c_dim,
+        "w_dim": cfg.w_dim,
+        "img_resolution": cfg.img_resolution,
+        "img_channels": cfg.img_channels,
+        "mapping_kwargs": {"num_layers": cfg.mapping_layers},
+        "synthesis_kwargs": {"channel_base": 256, "channel_max": 32, "architecture": cfg.architecture, **synthesis},
+    }

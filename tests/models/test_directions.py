@@ -19,27 +19,14 @@ from bigart.models.directions import (
     stylegan_affine_layers,
 )
 from bigart.models.stylegan3 import StyleGAN3Config, StyleGAN3Generator
-from tests.models.nvidia_pickle import write_nvidia_pickle
+from tests.models.nvidia_pickle import sg2_kwargs, write_nvidia_pickle
 
 W_DIM = 24  # the tiny_sg2 default
 
 
-def _nvidia_kwargs(g):
-    cfg = g.config
-    return {
-        "z_dim": cfg.z_dim,
-        "c_dim": cfg.c_dim,
-        "w_dim": cfg.w_dim,
-        "img_resolution": cfg.img_resolution,
-        "img_channels": cfg.img_channels,
-        "mapping_kwargs": {"num_layers": cfg.mapping_layers},
-        "synthesis_kwargs": {"channel_base": 256, "channel_max": 32, "architecture": cfg.architecture},
-    }
-
-
 def _through_pickle(tmp_path, g):
     path = tmp_path / "network-snapshot.pkl"
-    write_nvidia_pickle(path, g, _nvidia_kwargs(g))
+    write_nvidia_pickle(path, g, sg2_kwargs(g))
     m = load_model(path)
     assert (m.family, m.source_format) == ("stylegan2", "nvidia-pickle")
     return m

@@ -14,7 +14,7 @@ from bigart.errors import ModelLoadError
 from bigart.models import detect, load_model, read_model_file, save_model_file
 from bigart.models.registry import LoadedModel
 from bigart.models.stylegan3 import synthesis_geometry
-from tests.models.nvidia_pickle import write_nvidia_pickle
+from tests.models.nvidia_pickle import sg2_kwargs, write_nvidia_pickle
 from tests.models.rosinality_layout import to_rosinality
 
 
@@ -25,25 +25,6 @@ def _z(n, dim, seed=0):
 def _render(g, z, c=None, psi=0.7):
     with torch.no_grad():
         return g(z, c, psi=psi, noise_mode="const")
-
-
-def _nvidia_kwargs(g):
-    cfg = g.config
-    return {
-        "z_dim": cfg.z_dim,
-        "c_dim": cfg.c_dim,
-        "w_dim": cfg.w_dim,
-        "img_resolution": cfg.img_resolution,
-        "img_channels": cfg.img_channels,
-        "mapping_kwargs": {"num_layers": cfg.mapping_layers},
-        "synthesis_kwargs": {
-            "channel_base": 256,
-            "channel_max": 32,
-            "architecture": cfg.architecture,
-            "num_fp16_res": 4,
-            "conv_clamp": 256,
-        },
-    }
 
 
 @pytest.mark.parametrize("arch", ["orig", "skip", "resnet"])
@@ -60,7 +41,7 @@ def test_stylegan2_detected_from_tensors(tiny_sg2, arch, c_dim):
 def test_nvidia_pickle_round_trip(tmp_path, tiny_sg2, arch):
     g = tiny_sg2(arch, c_dim=3)
     path = tmp_path / "network-snapshot-000000.pkl"
-    write_nvidia_pickle(path, g, _nvidia_kwargs(g))
+    write_nvidia_pickle(path, g, sg2_kwargs(g, num_fp16_res=4, conv_clamp=256))
     m = load_model(path)
     assert isinstance(m, LoadedModel)
     assert (m.family, m.source_format) == ("stylegan2", "nvidia-pickle")
@@ -103,7 +84,7 @@ def test_rosinality_files_round_trip(tmp_path, tiny_sg2):
 def test_safetensors_model_file_round_trip(tmp_path, tiny_sg2):
     g = tiny_sg2("resnet", c_dim=3)
     src = tmp_path / "g.pkl"
-    write_nvidia_pickle(src, g, _nvidia_kwargs(g))
+    write_nvidia_pickle(src, g, sg2_kwargs(g, num_fp16_res=4, conv_clamp=256))
     m = load_model(src)
     out = tmp_path / "g.safetensors"
     save_model_file(out, m.generator.state_dict(), m.header())
@@ -182,7 +163,7 @@ def test_bad_files(tmp_path, name, content, expect):
 def test_truncated_checkpoints(tmp_path, tiny_sg2):
     g = tiny_sg2()
     for name, write in [
-        ("cut.pkl", lambda p: write_nvidia_pickle(p, g, _nvidia_kwargs(g))),
+        ("cut.pkl", lambda p: write_nvidia_pickle(p, g, sg2_kwargs(g, num_fp16_res=4, conv_clamp=256))),
         ("cut.pt", lambda p: torch.save(g.state_dict(), p)),
         (
             "cut.safetensors",
