@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def is_checkpoint(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a bigart training checkpoint (a torch zip file whose top level says so)."""
+    if not zipfile.is_zipfile(path):
+        return False
     try:
         state = load_checkpoint(path)
     except BigartError:

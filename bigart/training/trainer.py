@@ -14,8 +14,8 @@ A family subclasses :class:`Trainer` with its networks (``_load_data``, ``_build
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import copy
+import hashlib
 import json
 import math
 import signal
