@@ -125,21 +125,20 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
         d = read_nvidia_pickle(self.base_model.path).get("D")
         if not isinstance(d, PersistentObject):
             return None
-        sd = d.state_dict()
+        # FIR filters are rebuilt by our code (NVIDIA's blocks hold one more copy); the conditional mapping's
+        # w_avg is unused in a discriminator and absent from NVIDIA's
+        derived = ("resample_filter", "mapping.w_avg")
+        sd = {k: v for k, v in d.state_dict().items() if not k.endswith(derived)}
         try:
-            cfg = stylegan2_d_config_from_tensors(sd, dict(d.init_kwargs))
-            net = StyleGAN2Discriminator(cfg)
-            own = net.state_dict()
-            derived = {k for k in own if k.endswith("resample_filter") or k == "mapping.w_avg"}
-            if set(own) - derived - set(sd) or set(sd) - set(own):
-                return None
-            with torch.no_grad():
-                for k, v in sd.items():
-                    if own[k].shape != v.shape:
-                        return None
-                    own[k].copy_(v.to(own[k].dtype))
+            net = StyleGAN2Discriminator(stylegan2_d_config_from_tensors(sd, dict(d.init_kwargs)))
         except (ValueError, KeyError, TypeError):
             return None
+        own = {k: v for k, v in net.state_dict().items() if not k.endswith(derived)}
+        if own.keys() != sd.keys() or any(own[k].shape != v.shape for k, v in sd.items()):
+            return None
+        with torch.no_grad():
+            for k, v in sd.items():
+                own[k].copy_(v.to(own[k].dtype))
         self.base_info["discriminator"] = "from the base pickle"
         return net
 

@@ -161,6 +161,8 @@ class Trainer:
             self.base_info = json.loads(state["base"])
         elif spec.base is not None:
             base_ckpt = self._load_base()
+        elif spec.resolution is None and self.family != "cyclegan":
+            raise BigartError(f"{spec.out} holds no checkpoint to resume; training from scratch needs a resolution")
         self.data_info = self._load_data(state, base_ckpt)
         self._build(state, base_ckpt)
         self.frozen_d = freeze_blocks(self.D, spec.freeze_d) if spec.freeze_d else []

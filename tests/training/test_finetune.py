@@ -22,6 +22,8 @@ def nvidia_base(tmp_path, tiny_sg2):
     g = tiny_sg2("skip", res=16)
     torch.manual_seed(5)
     d = StyleGAN2Discriminator(StyleGAN2DConfig(img_resolution=16, channels={4: 8, 8: 8, 16: 8}, mapping_layers=2))
+    for block in (d.b16, d.b8):  # NVIDIA's discriminator blocks hold a FIR filter of their own too
+        block.register_buffer("resample_filter", block.conv1.resample_filter.clone())
     path = tmp_path / "base.pkl"
     write_nvidia_pickle(path, g, sg2_kwargs(g), extra={"D": d})
     return path, g, d
@@ -41,6 +43,15 @@ def test_finetune_an_nvidia_pickle_with_its_discriminator_and_frozen_blocks(tmp_
     assert not torch.equal(state["D"]["b8.conv0.weight"], base_d["b8.conv0.weight"])  # the rest trained
     assert not torch.equal(state["G"]["synthesis.b16.conv1.weight"], g.state_dict()["synthesis.b16.conv1.weight"])
     assert len(state["opt_D"]["state"]) == sum(1 for k in base_d if not k.startswith("b16.") and "filter" not in k)
+
+
+def test_a_discriminator_of_another_layout_is_replaced_by_a_fresh_one(tmp_path, tiny_spec, tiny_sg2):
+    g = tiny_sg2("skip", res=16)
+    write_nvidia_pickle(tmp_path / "base.pkl", g, sg2_kwargs(g))  # the helper's stand-in D: one Linear layer
+    spec = tiny_spec("stylegan2", tmp_path / "run", base=str(tmp_path / "base.pkl"), resolution=None, steps=1)
+    train(spec)
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert "discriminator" not in state["base"] and "b16.conv0.weight" in state["D"]
 
 
 def test_finetune_from_a_training_checkpoint_starts_where_it_ended(tmp_path, tiny_spec):
