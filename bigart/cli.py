@@ -111,8 +111,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from bigart.jobs.render import RenderSpec, run
     from bigart.latent import parse_seeds
 
-    if (args.seeds is None) == (args.latents is None):
-        raise BigartError("give --seeds (e.g. 0-7) or --latents FILE.npz")
+    given = [flag for flag, v in (("--seeds", args.seeds), ("--latents", args.latents), ("--recipe", args.recipe)) if v]
+    if len(given) != 1:
+        raise BigartError("give one of --seeds (e.g. 0-7), --latents FILE.npz or --recipe FILE.png|FILE.json")
+    if args.model is None and args.recipe is None:
+        raise BigartError("give --model FILE")
     seeds = None
     if args.seeds is not None:
         try:
@@ -125,10 +128,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
         out=args.out,
         seeds=seeds,
         latents=args.latents,
+        recipe=args.recipe,
         psi=args.psi,
         cutoff=args.cutoff,
         noise_mode=args.noise_mode,
         class_spec=args.class_spec,
+        directions=args.direction or [],
+        mix=args.mix or [],
         device=args.device,
         npy=args.npy,
         batch_size=args.batch,
@@ -137,6 +143,42 @@ def _cmd_render(args: argparse.Namespace) -> int:
     written = run(spec, _progress_bar(args.quiet))
     if not args.quiet:
         print(f"wrote {len(written)} images to {args.out}")
+    return 0
+
+
+def _cmd_directions(args: argparse.Namespace) -> int:
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.latent import Directions
+    from bigart.latent.mixing import parse_layers
+    from bigart.models import load_model
+    from bigart.models.directions import sample_biggan_features, sample_w, sefa_directions
+
+    configure_torch_threads()
+    model = load_model(args.model)
+    if model.family not in ("stylegan2", "stylegan3", "biggan"):
+        raise BigartError(f"{model.path.name} is a {model.family} model: directions are for StyleGAN and BigGAN")
+    layers = None
+    if args.layers:
+        if model.family == "biggan":
+            raise BigartError("--layers picks StyleGAN w+ layers; BigGAN's directions act on z")
+        try:
+            chosen = parse_layers(args.layers, model.generator.num_ws)
+        except ValueError as e:
+            raise BigartError(f"--layers: {e}") from e
+        if list(chosen) != list(range(chosen[0], chosen[-1] + 1)):
+            raise BigartError("--layers must be one contiguous range, e.g. 0-5")
+        layers = range(chosen[0], chosen[-1] + 1)
+    if args.method == "sefa":
+        dirs = sefa_directions(model, args.num, layers)
+    elif model.family == "biggan":
+        z, features = sample_biggan_features(model.generator, args.samples, seed=args.seed)
+        dirs = Directions.from_pca(features, args.num, latents=z, space="z", model_sha256=model.sha256)
+    else:
+        w = sample_w(model.generator, args.samples, seed=args.seed)
+        dirs = Directions.from_pca(w, args.num, space="w", layers=layers, model_sha256=model.sha256)
+    dirs.save(args.out)
+    if not args.quiet:
+        print(f"wrote {dirs.k} {args.method} directions in {dirs.space} to {args.out}")
     return 0
 
 
@@ -192,10 +234,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_export_onnx)
 
-    s = sub.add_parser("render", help="render seeds or saved latents to PNG files")
-    s.add_argument("--model", required=True, help="model file (.pkl, .pt, .pth, .safetensors)")
+    s = sub.add_parser("render", help="render seeds, saved latents or a recipe to PNG files (with their recipes)")
+    s.add_argument("--model", help="model file (.pkl, .pt, .pth, .safetensors); a recipe names its own")
     s.add_argument("--seeds", help="seed list, e.g. 0-7 or 0-9,12")
     s.add_argument("--latents", help=".npz with z [N, z_dim] (+ c), or w [N, w_dim] / ws [N, num_ws, w_dim]")
+    s.add_argument("--recipe", help="a bigart PNG or .json recipe to render again, exactly")
+    s.add_argument(
+        "--direction",
+        action="append",
+        metavar="FILE:IDX=AMOUNT",
+        help="move along directions of a file from 'bigart directions', e.g. dirs.npz:0=2.5,3=-1 (repeatable)",
+    )
+    s.add_argument(
+        "--mix",
+        action="append",
+        metavar="SEED@LAYERS",
+        help="style mixing: take these w+ layers from SEED, e.g. 42@0-3 or 42@fine (repeatable)",
+    )
     s.add_argument("--psi", type=float, default=1.0, help="truncation psi; BigGAN's truncation in (0, 1] (default 1)")
     s.add_argument("--cutoff", type=int, help="truncate only the first N layers of w")
     s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
@@ -208,12 +263,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     s.add_argument("--batch", type=int, default=4, help="images per batch")
     s.add_argument(
-        "--backend", default="torch", choices=["torch", "onnx"], help="torch or ONNX Runtime (default torch)"
+        "--backend", choices=["torch", "onnx"], help="torch or ONNX Runtime (default torch, or the recipe's)"
     )
     s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_render)
+
+    s = sub.add_parser("directions", help="find meaningful latent directions (SeFa or PCA) and save them")
+    s.add_argument("--model", required=True)
+    s.add_argument("--method", choices=["sefa", "pca"], default="sefa")
+    s.add_argument("--num", type=int, default=16, help="how many directions (default 16)")
+    s.add_argument("--layers", help="StyleGAN: the w+ layers to factorise and edit, e.g. 0-5 or coarse")
+    s.add_argument("--samples", type=int, default=20_000, help="PCA: latents to sample (default 20000)")
+    s.add_argument("--seed", type=int, default=0, help="PCA: sampling seed")
+    s.add_argument("--out", required=True, help="the .npz to write")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_directions)
 
     s = sub.add_parser("translate", help="translate images with a CycleGAN model (any size, alpha kept)")
     s.add_argument("--model", required=True, help="CycleGAN model: .pth, a junyanz checkpoints folder, .safetensors")
