@@ -326,8 +326,10 @@ class Engine:
         return out
 
     # --- one request, any family ----------------------------------------------------------------------------------
-    def render(self, request: RenderRequest, stamp: int = 0) -> RenderResult:
-        """Render ``request`` into uint8 pixels; failures come back as ``RenderResult.error``, never raised."""
+    def render(self, request: RenderRequest, stamp: int = 0, ws: np.ndarray | None = None) -> RenderResult:
+        """Render ``request`` into uint8 pixels; failures come back as ``RenderResult.error``, never raised.
+
+        ``ws`` (StyleGAN): the request's :meth:`request_ws`, when the caller has it already (a mapping cache)."""
         self.timings = {}
         start = time.perf_counter()
         backend, provider = self.backend, None
@@ -336,7 +338,7 @@ class Engine:
             if family == "cyclegan":
                 pixels, backend = self._translate_request(request)
             else:
-                images = self.generate(request)
+                images = self.generate(request) if ws is None else self.synthesize(ws, request.noise_mode)
                 t = time.perf_counter()
                 pixels = to_uint8(images)
                 pixels = pixels[0] if len(pixels) == 1 else pixels
@@ -395,6 +397,12 @@ class Engine:
             c_mix = None if c is None else np.repeat(c[:1], m, axis=0)
             sources = self.map(z_from_seeds(request.mix_seeds, g.z_dim), c_mix, request.psi, request.cutoff)
             ws = schedule.apply([ws, *sources])
+        return self.offset_ws(ws, request)
+
+    def offset_ws(self, ws: np.ndarray, request: RenderRequest) -> np.ndarray:
+        """``ws`` moved along the request's directions (the last step of :meth:`request_ws`, so that a caller that
+        caches the mapped and mixed ``ws`` of a request without directions gets the same values)."""
+        g = self.g
         for vector, strength in request.directions:
             v = vector.numpy()
             if v.shape not in ((g.w_dim,), (g.num_ws, g.w_dim)):
