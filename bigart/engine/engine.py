@@ -172,6 +172,11 @@ class Engine:
         if backend == "torch":
             if not device.startswith("cuda"):
                 torch.set_num_threads(self.threads)
+            elif self.precision == "fp32":
+                # TF32 convolutions (cuDNN's default) are off by ~1e-2 from fp32: recipes would not re-render
+                # within tolerance of the CPU. These switches are process-wide; previews use fp16 instead.
+                torch.backends.cudnn.allow_tf32 = False
+                torch.backends.cuda.matmul.allow_tf32 = False
             self.g.to(device)
 
     # --- backends -----------------------------------------------------------------------------------------------
