@@ -1,6 +1,6 @@
 """GPU benchmark: torch CUDA (fp32, fp16 preview) against ONNX Runtime's CUDA provider (fp32, fp16 preview).
 
-    python bench/bench_gpu.py [--quick] [--reps N] [--json out.json]
+    python bench/bench_gpu.py [--quick | --big] [--reps N] [--json out.json]
 
 Needs a CUDA GPU, and onnxruntime-gpu for the ONNX rows (without it they show the warning bigart gives and run on the
 CPU, which is reported as such). Per model (the random-initialised ones of ``bench_engine.py``), measured side by
@@ -29,6 +29,18 @@ from bigart.engine.engine import Engine
 from bigart.models.registry import LoadedModel
 
 
+def _big_models():
+    """The published full-size layouts the issue asks for, random-initialised."""
+    from bigart.models.biggan import LAYERS_512, BigGANConfig, BigGANGenerator
+    from bigart.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, nvidia_channels
+
+    torch.manual_seed(0)
+    channels = nvidia_channels(1024, 32768, 512)
+    cfg = StyleGAN2Config(z_dim=512, c_dim=0, w_dim=512, mapping_layers=8, img_resolution=1024, channels=channels)
+    yield "stylegan2-1024-config-f", StyleGAN2Generator(cfg)
+    yield "biggan-deep-512", BigGANGenerator(BigGANConfig(channel_width=128, layers=LAYERS_512))
+
+
 def _inputs(g, family: str, n: int, seed: int = 0):
     rng = np.random.RandomState(seed)
     if family in ("stylegan2", "stylegan3"):
@@ -55,10 +67,10 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench(quick: bool, reps: int) -> dict:
+def bench(quick: bool, reps: int, big: bool = False) -> dict:
     rows = []
-    batches = (1, 8, 32) if quick else (1, 4, 16, 32, 64)
-    for name, g in _models(quick):
+    batches = (1, 4, 16) if big else (1, 8, 32) if quick else (1, 4, 16, 32, 64)
+    for name, g in _big_models() if big else _models(quick):
         g = g.eval().requires_grad_(False)
         m = LoadedModel(g.family, g, g.config, Path(name), name.encode().hex()[:64].ljust(64, "0"), "bench")
         reference = _runner(Engine(m, "torch", "cpu"), 4)()  # torch fp32 on the CPU
@@ -124,12 +136,13 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--reps", type=int, default=30)
+    p.add_argument("--big", action="store_true", help="StyleGAN2 1024 (config f) and BigGAN-deep 512 instead")
     p.add_argument("--json")
     args = p.parse_args()
     if not torch.cuda.is_available():
         print("bench_gpu: no CUDA device here", file=sys.stderr)
         return 1
-    result = bench(args.quick, args.reps)
+    result = bench(args.quick, args.reps, args.big)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     return 0
