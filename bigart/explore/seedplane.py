@@ -36,7 +36,9 @@ class SeedPlane:
             self._cache.move_to_end(key)
             return w
         if self._engine is None:
-            self._engine = Engine(self.model, "torch")
+            import torch
+
+            self._engine = Engine(self.model, "torch", threads=torch.get_num_threads())  # leaves threads as they are
         g = self.model.generator
         c = None
         if g.c_dim:

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 import qtawesome as qta
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QCompleter,
     QDoubleSpinBox,
@@ -49,13 +49,14 @@ class BigGANPanel(Panel):
         form.addRow("Truncation", self.truncation)
 
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search classes, e.g. golden retriever")
+        self.search.setPlaceholderText("Class name, e.g. tabby")
         self.search.setClearButtonEnabled(True)
         self.completer = QCompleter([])
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.completer.setMaxVisibleItems(12)
         self.search.setCompleter(self.completer)
+        self.completer.activated.connect(self._completed)
         self.search.returnPressed.connect(self.set_class)
         self.set_button = QPushButton("Set")
         self.set_button.setToolTip("Show only this class")
@@ -73,7 +74,7 @@ class BigGANPanel(Panel):
         box = QVBoxLayout(classes)
         box.addLayout(row)
         box.addLayout(self.blend)
-        hint = QLabel("Weights blend the class embeddings: 0.5 + 0.5 is half of each.")
+        hint = QLabel("Weights mix the class embeddings linearly.")
         hint.setWordWrap(True)
         hint.setEnabled(False)
         box.addWidget(hint)
@@ -123,7 +124,7 @@ class BigGANPanel(Panel):
         self.weight_spins = []
         for row, index in enumerate(indices):
             name = self._name(index)
-            label = QElidingLabel(name)
+            label = QElidingLabel(f"{name} ({index})")
             label.setToolTip(f"class {index}: {name}")
             spin = QDoubleSpinBox()
             spin.setRange(-2.0, 2.0)
@@ -166,6 +167,10 @@ class BigGANPanel(Panel):
         except ValueError as e:
             self.problem.emit(str(e), "")
             return None
+
+    @Slot(str)
+    def _completed(self, _text: str) -> None:
+        QTimer.singleShot(0, self.set_class)  # after the completer has put its text in the search field
 
     @Slot()
     def set_class(self) -> None:

@@ -9,7 +9,8 @@ from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPaintE
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 1 / 32, 64.0, 1.25
-HANDLE_GRAB = 8  # pixels either side of the split line that grab it
+HANDLE_GRAB = 8
+FIT_MARGIN = 8  # pixels around a fitted image  # pixels either side of the split line that grab it
 
 
 def qimage(pixels: np.ndarray) -> QImage:
@@ -43,7 +44,7 @@ class Canvas(QWidget):
         self.setMinimumSize(240, 200)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.placeholder = "Open a model (Ctrl+O) or drop a model file here"
+        self.placeholder = "Open a model (Ctrl+O), or drop a model file or a bigart PNG here"
         self._pixels: np.ndarray | None = None
         self._image: QImage | None = None
         self._before: QImage | None = None
@@ -138,7 +139,8 @@ class Canvas(QWidget):
     def _fit_zoom(self) -> float:
         if self._image is None or self._image.width() == 0:
             return 1.0
-        return min(self.width() / self._image.width(), self.height() / self._image.height())
+        m = 2 * FIT_MARGIN
+        return max(min((self.width() - m) / self._image.width(), (self.height() - m) / self._image.height()), ZOOM_MIN)
 
     def _view_center_in_image(self) -> QPointF:
         if self._image is None:

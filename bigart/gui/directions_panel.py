@@ -203,8 +203,8 @@ class DirectionsPanel(Panel):
         for i, name in enumerate(names):
             label = QElidingLabel(name)
             label.setToolTip(name)
-            label.setMinimumWidth(60)
-            label.setMaximumWidth(110)
+            label.setMinimumWidth(min(label.fontMetrics().horizontalAdvance(name) + 6, 130))
+            label.setMaximumWidth(130)
             slider = double_slider(-SLIDER_RANGE, SLIDER_RANGE, decimals=1, step=0.1)
             slider.setValue(0.0)
             slider.valueChanged.connect(partial(self._moved, i))

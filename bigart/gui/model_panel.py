@@ -48,6 +48,7 @@ class ModelPanel(QGroupBox):
         form.addRow("Size", self.resolution)
         form.addRow("License", self.license)
         form.addRow(self.status)
+        self.status.hide()
         self.set_recent([])
 
     def set_recent(self, paths: list[str]) -> None:
@@ -68,11 +69,13 @@ class ModelPanel(QGroupBox):
 
     def set_loading(self, path: str) -> None:
         self.status.setText(f"Loading {Path(path).name}...")
+        self.status.show()
         self.open_button.setEnabled(False)
 
     def set_model(self, model: Any | None) -> None:
         self.open_button.setEnabled(True)
         self.status.setText("")
+        self.status.hide()
         if model is None:
             return
         info = model.info()

@@ -51,7 +51,7 @@ class StyleGANPanel(Panel):
         self.class_spin = QSpinBox()
         self.class_spin.setToolTip("The class of a class-conditional model")
         self.class_spin.valueChanged.connect(self._class_chosen)
-        latent = QGroupBox("Latent")
+        latent = QGroupBox("Latent, truncation and noise")
         form = QFormLayout(latent)
         form.addRow("Seed", self.seed)
         form.addRow(self.pad)
@@ -72,9 +72,7 @@ class StyleGANPanel(Panel):
             self.noise.addItem(NOISE_LABELS[mode], mode)
         self.noise.setToolTip("Per-pixel noise: constant (reproducible), random (changes each render) or none")
         self.noise.currentIndexChanged.connect(self._noise_chosen)
-        trunc = QGroupBox("Truncation and noise")
-        form = QFormLayout(trunc)
-        form.addRow("Psi", self.psi)
+        form.addRow("Psi (ψ)", self.psi)
         form.addRow("Cutoff", self.cutoff)
         form.addRow("Noise", self.noise)
 
@@ -110,7 +108,6 @@ class StyleGANPanel(Panel):
         box.addLayout(presets)
         self.mixing = QCollapsible("Style mixing")
         self.mixing.addWidget(mixing)
-        self.mixing.expand(animate=False)
 
         # directions
         self.directions = DirectionsPanel(session, workers)
@@ -124,7 +121,6 @@ class StyleGANPanel(Panel):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(latent)
-        layout.addWidget(trunc)
         layout.addWidget(self.mixing)
         layout.addWidget(self.directions_box)
         layout.addStretch(1)
@@ -169,6 +165,8 @@ class StyleGANPanel(Panel):
             if state.class_weights:
                 self.class_spin.setValue(state.class_weights[0][0])
         self.mix_seed.setEnabled(state.mix_seed is not None)
+        if state.mix_seed is not None and "mix_seed" in changed and not self.mixing.isExpanded():
+            self.mixing.expand(animate=False)  # e.g. a restored recipe that mixes styles: show how
         x, y = self._position(state)
         if state.latent is None:
             caption = f"seed {state.seed}"

@@ -103,7 +103,8 @@ class SeedPad(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumHeight(96)
+        self.setMinimumHeight(72)
+        self.setMaximumHeight(72)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         self.setToolTip("Drag to move between seeds: whole steps are seeds, the points between them blend their w")

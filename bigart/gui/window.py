@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 0)
-        splitter.setSizes([160, 720, 400])
+        splitter.setSizes([140, 740, 400])
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         self.setCentralWidget(splitter)
@@ -241,7 +241,9 @@ class MainWindow(QMainWindow):
     def _build_status(self) -> None:
         status = self.statusBar()
         self.timing_label = QLabel("")
+        self.timing_label.setMinimumWidth(180)  # fixed room: new numbers do not re-lay out the status bar
         self.provider_label = QLabel("")
+        self.provider_label.setMinimumWidth(360)
         self.backend_box = QComboBox()
         self.backend_box.addItem("torch", "torch")
         self.backend_box.addItem("ONNX Runtime", "onnx")
@@ -313,8 +315,7 @@ class MainWindow(QMainWindow):
         self.shown = delivery
         self.notifications.clear("render")
         ms = result.timings.get("total", 0.0) * 1000
-        kind = "preview" if delivery.preview else "full"
-        self.timing_label.setText(f"{ms:.0f} ms per frame ({kind})")
+        self.timing_label.setText(f"{ms:.0f} ms per frame" + (" (preview)" if delivery.preview else ""))
         self.provider_label.setText(f"backend {result.backend}  ·  provider {result.provider}  ·  {delivery.precision}")
         if not delivery.preview:
             self.rendered.emit(delivery)
@@ -360,7 +361,6 @@ class MainWindow(QMainWindow):
         path = str(path)
         self._loading = path
         self.model_panel.set_loading(path)
-        self.statusBar().showMessage(f"Loading {Path(path).name}...", 5000)
         self.workers.start(partial(read_model, path), self._model_loaded, self._model_failed)
 
     @property

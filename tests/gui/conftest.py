@@ -90,9 +90,36 @@ def expected_pixels(window, backend: str = "torch") -> np.ndarray:
     return result.image
 
 
+def click(qtbot, window, widget) -> None:
+    """A real mouse click on a control of the side panel, scrolled into view first (as a user would)."""
+    from PySide6.QtCore import Qt
+
+    window.controls.ensureWidgetVisible(widget)
+    qtbot.waitUntil(lambda: widget.isVisible() and widget.height() > 0)
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
 def drag(slider, *values) -> None:
     """A slider drag: pressed, moved through ``values``, released."""
     slider.setSliderDown(True)
     for v in values:
         slider.setValue(v)
     slider.setSliderDown(False)
+
+
+def drop(window, path) -> None:
+    """A real drag carrying a file URL: enter, then drop, delivered to the window as Qt delivers them."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    pos = QPointF(window.canvas.mapTo(window, window.canvas.rect().center()))
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods)
+    QApplication.sendEvent(window, event)
+    assert event.isAccepted()

@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 
-from tests.gui.conftest import TIMEOUT_MS, drag, expected_pixels, open_model, wait_rendered
-
-
-def drop(window, path) -> None:
-    """A real drag carrying a file URL: enter, then drop, delivered to the window as Qt delivers them."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
-    pos = QPointF(window.canvas.mapTo(window, window.canvas.rect().center()))
-    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, buttons, mods)
-    QApplication.sendEvent(window, event)
-    assert event.isAccepted()
+from tests.gui.conftest import TIMEOUT_MS, click, drag, drop, expected_pixels, open_model, wait_rendered
 
 
 def test_biggan_class_search_blend_and_truncation(qtbot, window, biggan_path):
@@ -33,10 +17,10 @@ def test_biggan_class_search_blend_and_truncation(qtbot, window, biggan_path):
     choices = bg.completer.model().stringList()
     assert len(choices) == 1000 and "golden retriever (207)" in choices
     bg.search.setText("golden retriever (207)")
-    qtbot.mouseClick(bg.set_button, Qt.MouseButton.LeftButton)
+    click(qtbot, window, bg.set_button)
     assert window.session.state.class_weights == ((207, 1.0),)
     bg.search.setText("tabby")  # a unique part of a name
-    qtbot.mouseClick(bg.add_button, Qt.MouseButton.LeftButton)
+    click(qtbot, window, bg.add_button)
     assert window.session.state.class_weights == ((207, 1.0), (281, 1.0))
     assert len(bg.weight_spins) == 2
     bg.weight_spins[0].setValue(0.7)
@@ -46,6 +30,10 @@ def test_biggan_class_search_blend_and_truncation(qtbot, window, biggan_path):
     state = window.session.state
     assert state.class_weights == ((207, 0.7), (281, 0.3)) and state.psi == 0.55
     assert np.array_equal(window.canvas.image, expected_pixels(window))
+    bg.search.setText("tabby (281)")  # picked from the completer's list: shown at once
+    bg.completer.activated.emit("tabby (281)")
+    qtbot.waitUntil(lambda: window.session.state.class_weights == ((281, 1.0),), timeout=TIMEOUT_MS)
+    window.undo()
     bg.search.setText("no such animal")
     bg.set_class()
     assert window.notifications.isVisible() and "no class named like" in window.notifications.message.text()

@@ -6,8 +6,7 @@ import numpy as np
 from PIL import Image
 
 from bigart.cli import main
-from tests.gui.conftest import TIMEOUT_MS, expected_pixels, open_model, wait_rendered
-from tests.gui.test_biggan_cyclegan import drop
+from tests.gui.conftest import TIMEOUT_MS, drop, expected_pixels, open_model, wait_rendered
 
 
 def test_drop_a_rendered_png_restores_state_and_picture(qtbot, window, sg2_path, biggan_path, tmp_path):

@@ -4,10 +4,12 @@ pixels a fresh engine renders for the session's state."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from bigart.latent.mixing import preset_layers
-from tests.gui.conftest import TIMEOUT_MS, drag, expected_pixels, open_model, wait_rendered
+from tests.gui.conftest import TIMEOUT_MS, click, drag, drop, expected_pixels, open_model, wait_rendered
 
 
 def test_open_model_shows_its_info_and_first_picture(qtbot, window, sg2_path):
@@ -23,7 +25,7 @@ def test_open_model_shows_its_info_and_first_picture(qtbot, window, sg2_path):
     assert window.model_panel.recent.itemData(1) == str(sg2_path.resolve())
 
 
-def test_truncation_and_direction_drags_render_the_exact_state(qtbot, window, sg2_path):
+def test_truncation_and_direction_drags_render_the_exact_state(qtbot, window, sg2_path, tmp_path):
     open_model(qtbot, window, sg2_path)
     sg = window.panels["stylegan"]
     sg.psi.setSliderDown(True)
@@ -41,18 +43,25 @@ def test_truncation_and_direction_drags_render_the_exact_state(qtbot, window, sg
 
     directions = sg.directions
     directions.k.setValue(4)
-    qtbot.mouseClick(directions.compute, Qt.MouseButton.LeftButton)  # SeFa on a worker
+    click(qtbot, window, directions.compute)  # SeFa on a worker
     qtbot.waitUntil(lambda: len(directions.sliders) == 4, timeout=TIMEOUT_MS)
     assert [s.name for s in window.session.state.directions] == ["SeFa 0", "SeFa 1", "SeFa 2", "SeFa 3"]
     drag(directions.sliders[1], 1.0, 2.5, 4.0)
     wait_rendered(qtbot, window)
     assert window.session.state.directions[1].value == 4.0
     assert np.array_equal(window.canvas.image, expected_pixels(window))
+    saved = tmp_path / "sefa.npz"
+    assert directions.save_file(saved)
     before = window.canvas.image.copy()
-    qtbot.mouseClick(directions.reset, Qt.MouseButton.LeftButton)
+    click(qtbot, window, directions.reset)
     wait_rendered(qtbot, window)
     assert all(s.value == 0 for s in window.session.state.directions)
     assert not np.array_equal(window.canvas.image, before)
+    while window.session.state.directions:
+        window.undo()
+    drop(window, saved)  # a directions file dropped on the window fills the sliders again
+    assert [s.name for s in window.session.state.directions] == ["SeFa 0", "SeFa 1", "SeFa 2", "SeFa 3"]
+    assert len(directions.sliders) == 4
 
 
 def test_style_mixing_seed_box_and_cutoff(qtbot, window, sg2_path):
@@ -60,8 +69,11 @@ def test_style_mixing_seed_box_and_cutoff(qtbot, window, sg2_path):
     sg = window.panels["stylegan"]
     num_ws = window.model.generator.num_ws
     assert len(sg.layer_boxes) == num_ws
+    assert not sg.mixing.isExpanded()  # an advanced tool: folded until asked for
+    sg.mixing.expand(animate=False)
+    qtbot.waitUntil(sg.preset_buttons["coarse"].isVisible)
     sg.mix_seed.setValue(9)
-    qtbot.mouseClick(sg.preset_buttons["coarse"], Qt.MouseButton.LeftButton)
+    click(qtbot, window, sg.preset_buttons["coarse"])
     state = window.session.state
     assert state.mix_seed == 9 and state.mix_layers == preset_layers("coarse", num_ws)
     assert [b.isChecked() for b in sg.layer_boxes] == [i in state.mix_layers for i in range(num_ws)]
@@ -70,7 +82,7 @@ def test_style_mixing_seed_box_and_cutoff(qtbot, window, sg2_path):
     assert np.array_equal(window.canvas.image, expected_pixels(window))
     sg.layer_boxes[num_ws - 1].setChecked(True)  # one more layer by hand
     assert window.session.state.mix_layers == (*preset_layers("coarse", num_ws), num_ws - 1)
-    qtbot.mouseClick(sg.seed.next, Qt.MouseButton.LeftButton)
+    click(qtbot, window, sg.seed.next)
     sg.cutoff.setValue(2)
     sg.noise.setCurrentIndex(sg.noise.findData("none"))
     wait_rendered(qtbot, window)
@@ -98,7 +110,7 @@ def test_seed_pad_drag_blends_neighbour_seeds(qtbot, window, sg2_path):
     wait_rendered(qtbot, window)
     assert np.array_equal(window.canvas.image, expected_pixels(window))
     assert "between seeds" in pad.caption
-    qtbot.mouseClick(sg.seed.next, Qt.MouseButton.LeftButton)  # a seed again: the saved latent goes
+    click(qtbot, window, sg.seed.next)  # a seed again: the saved latent goes
     assert window.session.state.latent is None and window.session.state.seed == 1
 
 
@@ -107,7 +119,7 @@ def test_undo_redo_shortcuts_and_history_strip(qtbot, window, sg2_path):
     sg = window.panels["stylegan"]
     first = window.canvas.image.copy()
     for _ in range(2):
-        qtbot.mouseClick(sg.seed.next, Qt.MouseButton.LeftButton)
+        click(qtbot, window, sg.seed.next)
     wait_rendered(qtbot, window)
     assert window.session.state.seed == 2 and window.history.count() == 3
     window.activateWindow()
@@ -163,6 +175,19 @@ def test_canvas_zoom_pan_and_fit(qtbot, window, sg2_path):
     assert canvas._center.x() == 8 - 5  # 20 view pixels at zoom 4 = 5 image pixels
     window.fit_action.trigger()
     assert canvas.fitting
+    fitted = canvas.zoom
+    wheel = QWheelEvent(
+        QPointF(centre),
+        QPointF(canvas.mapToGlobal(centre)),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(canvas, wheel)  # two notches in
+    assert not canvas.fitting and abs(canvas.zoom - fitted * 1.25**2) < 1e-9
 
 
 def test_backend_switch_to_onnx_reports_the_provider_in_use(qtbot, window, sg2_path):
