@@ -55,5 +55,7 @@ def test_gui_screenshot_command(qtbot, sg2_path, tmp_path, monkeypatch):
         assert img.size == WINDOW_SIZE
         pixels = np.asarray(img.convert("RGB"))
     assert pixels.std() > 10  # a window with a picture on it, not a blank grab
-    assert main(["gui", "--model", str(tmp_path / "missing.pkl"), "--screenshot", str(tmp_path / "no.png")]) == 1
+    from bigart.gui.app import run
+
+    assert run(["--model", str(tmp_path / "missing.pkl"), "--screenshot", str(tmp_path / "no.png")]) == 1
     assert not (tmp_path / "no.png").exists()
