@@ -294,7 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true")
     s.add_argument("inputs", nargs="+", help="images to translate")
     s.set_defaults(func=_cmd_translate)
+
+    s = sub.add_parser("gui", help="the desktop app: explore a model, translate pictures, restore recipes")
+    s.add_argument("--model", help="a model file or folder to open")
+    s.add_argument("--recipe", help="a bigart PNG or .json recipe to restore (opens its model)")
+    s.add_argument("--image", help="a picture to translate (with a CycleGAN model)")
+    s.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window after the first render, exit")
+    s.set_defaults(func=_cmd_gui)
     return p
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from bigart.gui.app import launch  # Qt only here: every other command runs without it
+
+    return launch(args.model, args.recipe, args.screenshot, args.image)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
