@@ -210,6 +210,57 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    import os
+
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.training.loop import train
+    from bigart.training.spec import TrainSpec
+
+    spec: dict = {}
+    if args.spec:
+        spec = TrainSpec.from_json(args.spec).to_dict()
+    elif args.resume and args.out and (Path(args.out) / "spec.json").exists() and args.family is None:
+        spec = TrainSpec.from_json(Path(args.out) / "spec.json").to_dict()
+    flags = {
+        "family": args.family,
+        "data": args.data,
+        "data_b": args.data_b,
+        "base": args.base,
+        "out": args.out,
+        "resolution": args.resolution,
+        "steps": args.steps,
+        "batch": args.batch,
+        "sample_every": args.sample_every,
+        "checkpoint_every": args.checkpoint_every,
+        "precision": args.precision,
+        "export": args.export,
+        "device": args.device,
+        "seed": args.seed,
+        "freeze_d": args.freeze_d,
+        "loss": args.loss,
+        "augment": args.augment,
+    }
+    spec.update({k: v for k, v in flags.items() if v is not None})
+    if args.resume:
+        spec["resume"] = True
+    missing = [k for k in ("family", "data", "out") if not spec.get(k)]
+    if missing:
+        raise BigartError(f"finetune: give a SPEC.json or --{' --'.join(missing)}")
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        configure_torch_threads()
+    result = train(TrainSpec.from_dict(spec), _progress_bar(args.quiet or not main_rank))
+    if main_rank and not args.quiet:
+        if result.aborted:
+            print(f"stopped at step {result.step}; continue with: bigart finetune --out {result.out} --resume")
+        else:
+            print(f"trained to step {result.step} ({result.images_seen} images) in {result.out}")
+        if result.export:
+            print(f"wrote {result.export}")
+    return 130 if result.aborted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bigart", description="Explore, render and convert GAN generators.")
     p.add_argument("--version", action="version", version=f"bigart {__version__}")
@@ -301,6 +352,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--image", help="a picture to translate (with a CycleGAN model)")
     s.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window after the first render, exit")
     s.set_defaults(func=_cmd_gui)
+
+    s = sub.add_parser("finetune", help="train or fine-tune a StyleGAN2, BigGAN or CycleGAN model on an image folder")
+    s.add_argument("spec", nargs="?", help="a JSON training spec (flags override its fields)")
+    s.add_argument("--family", choices=["stylegan2", "biggan", "cyclegan"])
+    s.add_argument("--data", help="image folder (class sub-folders give labels; CycleGAN: trainA/ and trainB/)")
+    s.add_argument("--data-b", help="CycleGAN: the domain-B folder, when --data is domain A")
+    s.add_argument("--base", metavar="MODEL", help="model to fine-tune (any format bigart reads); none: from scratch")
+    s.add_argument("--out", help="run folder: checkpoint, progress.jsonl, samples/")
+    s.add_argument("--resolution", type=int, help="image size (from the base model when fine-tuning GANs)")
+    s.add_argument("--steps", type=int, help="total steps (a resumed run continues up to this)")
+    s.add_argument("--batch", type=int, help="images per step, over all processes")
+    s.add_argument("--sample-every", type=int, help="write a sample grid every N steps")
+    s.add_argument("--checkpoint-every", type=int, help="write a checkpoint every N steps")
+    s.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="fp32 (default) or autocast bf16 / fp16")
+    s.add_argument("--device", help="cpu, cuda or cuda:N")
+    s.add_argument("--seed", type=int)
+    s.add_argument("--freeze-d", type=int, help="freeze the first N discriminator blocks (fine-tuning)")
+    s.add_argument("--loss", choices=["logistic", "hinge"], help="BigGAN: logistic (default) or hinge")
+    s.add_argument("--augment", choices=["ada", "fixed", "none"], help="discriminator augmentation (default ada)")
+    s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    s.add_argument("--export", metavar="FILE.safetensors", help="write the trained generator as a bigart model file")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_finetune)
     return p
 
 
