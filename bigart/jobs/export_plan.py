@@ -209,9 +209,10 @@ def _plan_walk(spec: ExportSpec, model: LoadedModel, engine: Engine) -> Plan:
     else:
         zs = []
         for k in keys:
-            if k.seeds:
-                z = truncated_z_from_seeds(k.seeds, g.z_dim, k.psi) if model.family == "biggan" else None
-                zs.append(z if z is not None else z_from_seeds(k.seeds, g.z_dim))
+            if k.seeds and model.family == "biggan":  # a BigGAN seed's z is drawn at its truncation
+                zs.append(truncated_z_from_seeds(k.seeds, g.z_dim, k.psi))
+            elif k.seeds:
+                zs.append(z_from_seeds(k.seeds, g.z_dim))
             elif k.z is not None:
                 zs.append(k.z.numpy())
             else:

@@ -298,12 +298,11 @@ class ExportSpec:
             raise ExportSpecError(f"{path.name}: {e}") from e
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form: the keys of this kind, None values left out; ``from_json`` reads it back equal."""
+        """The JSON form: every key of this kind (null where unset); ``from_json`` reads it back equal."""
         out: dict[str, Any] = {"spec": SPEC_FORMAT, "version": 1}
         for key in (*_COMMON, *_KIND_KEYS[self.kind]):
             value = getattr(self, _KEYS[key][0])
-            if value is not None and value != []:
-                out[key] = list(value) if isinstance(value, list) else value
+            out[key] = list(value) if isinstance(value, list) else value
         return out
 
     def save(self, path: str | Path) -> None:

@@ -106,6 +106,8 @@ def read_entries(out: Path) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         sources.append(_read_journal(path))
     for source in sources:
         for e in source:
+            if not isinstance(e, dict):
+                continue
             if isinstance(e.get("file"), str):
                 entries[e["file"]] = e
                 failed.pop(str(e.get("input", "")), None)

@@ -411,6 +411,31 @@ def test_bad_specs_are_refused_with_the_key_named(change, message):
     assert message in str(e.value)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "seeds", "seeds": [1, 2, 5], "class": 3, "video": "a.mp4", "format": "webp", "quality": 80},
+        {"kind": "grid", "grid": "2x3", "labels": True, "padding": 0, "mix": ["4@fine"]},
+        {"kind": "sweep", "seeds": "1-2", "sweep": "d.npz:age", "amount": 1.5, "steps": 3, "directions": ["d.npz:0=1"]},
+        {"kind": "mixing", "row_seeds": "1-3", "col_seeds": "7", "layers": "0-3", "cutoff": 4},
+        {
+            "kind": "walk",
+            "keyframes": "1,a.png,b.npz",
+            "frames": 9,
+            "space": "w",
+            "easing": "ease-in-out",
+            "loop": True,
+        },
+        {"kind": "classes", "seeds": "0", "class_a": 207, "class_b": "tabby", "steps": 5, "psi": 0.4},
+        {"kind": "translate", "inputs": "photos", "direction": "BtoA", "tile": None, "working_size": 512},
+    ],
+)
+def test_specs_round_trip_through_json(tmp_path, data):
+    spec = ExportSpec.from_json({"model": "m.pkl", "out": "o", **data})
+    spec.save(tmp_path / "s.json")
+    assert ExportSpec.load(tmp_path / "s.json") == spec and ExportSpec.from_json(spec.to_json()) == spec
+
+
 def test_bad_specs_that_need_the_model_and_the_cli_messages(tmp_path, sg2, capsys):
     spec = tmp_path / "s.json"
     for data, message in [
