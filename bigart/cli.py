@@ -111,8 +111,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from bigart.jobs.render import RenderSpec, run
     from bigart.latent import parse_seeds
 
-    if (args.seeds is None) == (args.latents is None):
-        raise BigartError("give --seeds (e.g. 0-7) or --latents FILE.npz")
+    given = [flag for flag, v in (("--seeds", args.seeds), ("--latents", args.latents), ("--recipe", args.recipe)) if v]
+    if len(given) != 1:
+        raise BigartError("give one of --seeds (e.g. 0-7), --latents FILE.npz or --recipe FILE.png|FILE.json")
+    if args.model is None and args.recipe is None:
+        raise BigartError("give --model FILE")
     seeds = None
     if args.seeds is not None:
         try:
@@ -125,10 +128,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
         out=args.out,
         seeds=seeds,
         latents=args.latents,
+        recipe=args.recipe,
         psi=args.psi,
         cutoff=args.cutoff,
         noise_mode=args.noise_mode,
         class_spec=args.class_spec,
+        directions=args.direction or [],
+        mix=args.mix or [],
         device=args.device,
         npy=args.npy,
         batch_size=args.batch,
@@ -137,6 +143,42 @@ def _cmd_render(args: argparse.Namespace) -> int:
     written = run(spec, _progress_bar(args.quiet))
     if not args.quiet:
         print(f"wrote {len(written)} images to {args.out}")
+    return 0
+
+
+def _cmd_directions(args: argparse.Namespace) -> int:
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.latent import Directions
+    from bigart.latent.mixing import parse_layers
+    from bigart.models import load_model
+    from bigart.models.directions import sample_biggan_features, sample_w, sefa_directions
+
+    configure_torch_threads()
+    model = load_model(args.model)
+    if model.family not in ("stylegan2", "stylegan3", "biggan"):
+        raise BigartError(f"{model.path.name} is a {model.family} model: directions are for StyleGAN and BigGAN")
+    layers = None
+    if args.layers:
+        if model.family == "biggan":
+            raise BigartError("--layers picks StyleGAN w+ layers; BigGAN's directions act on z")
+        try:
+            chosen = parse_layers(args.layers, model.generator.num_ws)
+        except ValueError as e:
+            raise BigartError(f"--layers: {e}") from e
+        if list(chosen) != list(range(chosen[0], chosen[-1] + 1)):
+            raise BigartError("--layers must be one contiguous range, e.g. 0-5")
+        layers = range(chosen[0], chosen[-1] + 1)
+    if args.method == "sefa":
+        dirs = sefa_directions(model, args.num, layers)
+    elif model.family == "biggan":
+        z, features = sample_biggan_features(model.generator, args.samples, seed=args.seed)
+        dirs = Directions.from_pca(features, args.num, latents=z, space="z", model_sha256=model.sha256)
+    else:
+        w = sample_w(model.generator, args.samples, seed=args.seed)
+        dirs = Directions.from_pca(w, args.num, space="w", layers=layers, model_sha256=model.sha256)
+    dirs.save(args.out)
+    if not args.quiet:
+        print(f"wrote {dirs.k} {args.method} directions in {dirs.space} to {args.out}")
     return 0
 
 
@@ -243,10 +285,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_export_onnx)
 
-    s = sub.add_parser("render", help="render seeds or saved latents to PNG files")
-    s.add_argument("--model", required=True, help="model file (.pkl, .pt, .pth, .safetensors)")
+    s = sub.add_parser("render", help="render seeds, saved latents or a recipe to PNG files (with their recipes)")
+    s.add_argument("--model", help="model file (.pkl, .pt, .pth, .safetensors); a recipe names its own")
     s.add_argument("--seeds", help="seed list, e.g. 0-7 or 0-9,12")
     s.add_argument("--latents", help=".npz with z [N, z_dim] (+ c), or w [N, w_dim] / ws [N, num_ws, w_dim]")
+    s.add_argument("--recipe", help="a bigart PNG or .json recipe to render again, exactly")
+    s.add_argument(
+        "--direction",
+        action="append",
+        metavar="FILE:IDX=AMOUNT",
+        help="move along directions of a file from 'bigart directions', e.g. dirs.npz:0=2.5,3=-1 (repeatable)",
+    )
+    s.add_argument(
+        "--mix",
+        action="append",
+        metavar="SEED@LAYERS",
+        help="style mixing: take these w+ layers from SEED, e.g. 42@0-3 or 42@fine (repeatable)",
+    )
     s.add_argument("--psi", type=float, default=1.0, help="truncation psi; BigGAN's truncation in (0, 1] (default 1)")
     s.add_argument("--cutoff", type=int, help="truncate only the first N layers of w")
     s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
@@ -259,12 +314,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     s.add_argument("--batch", type=int, default=4, help="images per batch")
     s.add_argument(
-        "--backend", default="torch", choices=["torch", "onnx"], help="torch or ONNX Runtime (default torch)"
+        "--backend", choices=["torch", "onnx"], help="torch or ONNX Runtime (default torch, or the recipe's)"
     )
     s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_render)
+
+    s = sub.add_parser("directions", help="find meaningful latent directions (SeFa or PCA) and save them")
+    s.add_argument("--model", required=True)
+    s.add_argument("--method", choices=["sefa", "pca"], default="sefa")
+    s.add_argument("--num", type=int, default=16, help="how many directions (default 16)")
+    s.add_argument("--layers", help="StyleGAN: the w+ layers to factorise and edit, e.g. 0-5 or coarse")
+    s.add_argument("--samples", type=int, default=20_000, help="PCA: latents to sample (default 20000)")
+    s.add_argument("--seed", type=int, default=0, help="PCA: sampling seed")
+    s.add_argument("--out", required=True, help="the .npz to write")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_directions)
 
     s = sub.add_parser("translate", help="translate images with a CycleGAN model (any size, alpha kept)")
     s.add_argument("--model", required=True, help="CycleGAN model: .pth, a junyanz checkpoints folder, .safetensors")
@@ -279,6 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true")
     s.add_argument("inputs", nargs="+", help="images to translate")
     s.set_defaults(func=_cmd_translate)
+
+    s = sub.add_parser("gui", help="the desktop app: explore a model, translate pictures, restore recipes")
+    s.add_argument("--model", help="a model file or folder to open")
+    s.add_argument("--recipe", help="a bigart PNG or .json recipe to restore (opens its model)")
+    s.add_argument("--image", help="a picture to translate (with a CycleGAN model)")
+    s.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window after the first render, exit")
+    s.set_defaults(func=_cmd_gui)
 
     s = sub.add_parser("finetune", help="train or fine-tune a StyleGAN2, BigGAN or CycleGAN model on an image folder")
     s.add_argument("spec", nargs="?", help="a JSON training spec (flags override its fields)")
@@ -302,7 +375,124 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--export", metavar="FILE.safetensors", help="write the trained generator as a bigart model file")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_finetune)
+
+    s = sub.add_parser(
+        "export",
+        help="export image series, contact sheets, sweeps, mixing figures, walks (GIF/MP4), translated folders",
+        description="Run an export spec (JSON), or make one from flags. Resumable: finished files are skipped. "
+        "Several processes: torchrun --nproc_per_node N -m bigart export SPEC.json",
+    )
+    s.add_argument("spec", nargs="?", help="an export spec (.json); flags given as well override its keys")
+    s.add_argument(
+        "--kind", help="seeds, grid, sweep, mixing, walk, classes or translate (default: from the flags, else seeds)"
+    )
+    s.add_argument("--model", help="model file")
+    s.add_argument("--out", help="output folder")
+    s.add_argument("--seeds", help="seed list, e.g. 0-99 or 0-9,12")
+    s.add_argument("--psi", type=float, help="truncation psi; BigGAN's truncation in (0, 1]")
+    s.add_argument("--cutoff", type=int, help="truncate only the first N layers of w")
+    s.add_argument("--noise-mode", dest="noise_mode", choices=["const", "random", "none"])
+    s.add_argument("--class", dest="class", help="class (index, name or mixture a:0.7,b:0.3) for conditional models")
+    s.add_argument("--direction", dest="directions", action="append", metavar="FILE:IDX=AMOUNT", help="as render")
+    s.add_argument("--mix", action="append", metavar="SEED@LAYERS", help="style mixing, as render")
+    s.add_argument("--grid", metavar="ROWSxCOLS", help="a contact sheet of the seeds, e.g. 4x4")
+    s.add_argument("--labels", action="store_true", default=None, help="label sheet cells with their seeds")
+    s.add_argument("--padding", type=int, help="pixels around sheet cells (default 2)")
+    s.add_argument("--sweep", metavar="FILE:IDX", help="sweep this direction from -AMOUNT to AMOUNT")
+    s.add_argument("--amount", type=float, help="sweep amount (default 3)")
+    s.add_argument("--steps", type=int, help="steps of a sweep or class blend (default 9)")
+    s.add_argument("--rows", dest="row_seeds", help="style mixing figure: row seeds (they keep the other layers)")
+    s.add_argument("--cols", dest="col_seeds", help="style mixing figure: column seeds (they give --layers)")
+    s.add_argument("--layers", help="style mixing layers: coarse, middle, fine or e.g. 0-3 (default coarse)")
+    s.add_argument("--keyframes", help="walk through seeds, .npz latents or recipe PNGs, e.g. 1,5,9 or a.png,7")
+    s.add_argument("--frames", type=int, help="frames of the walk (default 60)")
+    s.add_argument("--interp", choices=["linear", "slerp", "cubic"], help="walk interpolation (default slerp)")
+    s.add_argument("--easing", choices=["ease-in-out"], help="pause at each keyframe")
+    s.add_argument("--space", choices=["z", "w"], help="walk in z or (StyleGAN) w (default z)")
+    s.add_argument("--loop", action="store_true", default=None, help="walk back to the first keyframe, seamlessly")
+    s.add_argument("--class-a", dest="class_a", help="class blend: from this class ...")
+    s.add_argument("--class-b", dest="class_b", help="... to this class")
+    s.add_argument("--inputs", help="translate: a folder (recursive, sub-folders kept) or one image")
+    s.add_argument("--translate-direction", dest="direction", choices=["AtoB", "BtoA"])
+    s.add_argument("--tile", type=int, help="translate: tile size (0: never tile; default 512)")
+    s.add_argument("--overlap", type=int, help="translate: tile overlap (default 64)")
+    s.add_argument("--size", dest="working_size", type=int, help="translate: working resolution (long side)")
+    s.add_argument("--video", action="append", metavar="NAME.mp4|NAME.gif", help="animate the frames (repeatable)")
+    s.add_argument("--fps", type=float, help="frames per second (default 30)")
+    s.add_argument("--crf", type=int, help="MP4 quality, 0 lossless .. 51 worst (default 18)")
+    s.add_argument("--format", choices=["png", "jpg", "webp"], help="image format (default png)")
+    s.add_argument("--quality", type=int, help="JPEG/WebP quality 1..100 (default 95)")
+    s.add_argument("--backend", choices=["torch", "onnx"])
+    s.add_argument("--device", help="cpu, cuda or cuda:N")
+    s.add_argument("--batch", dest="batch_size", type=int, help="images per batch (default 8)")
+    s.add_argument("--writers", type=int, help="threads writing files while the next batch renders (default 2)")
+    s.add_argument("--write-spec", metavar="FILE", help="write the spec these flags make to FILE and stop")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_export)
     return p
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from bigart.gui.app import launch  # Qt only here: every other command runs without it
+
+    return launch(args.model, args.recipe, args.screenshot, args.image)
+
+
+# flag -> kind, when neither --kind nor the spec names one
+_EXPORT_KIND_OF = {
+    "grid": "grid",
+    "keyframes": "walk",
+    "sweep": "sweep",
+    "row_seeds": "mixing",
+    "col_seeds": "mixing",
+    "class_a": "classes",
+    "class_b": "classes",
+    "inputs": "translate",
+}
+_EXPORT_NOT_SPEC = {"spec", "write_spec", "quiet", "func", "command", "debug"}  # the other flags are spec keys
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import os
+
+    from bigart.jobs.export import ExportSpec, ExportSpecError, run
+
+    data = {}
+    if args.spec:
+        try:
+            data = json.loads(Path(args.spec).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ExportSpecError(f"{args.spec}: not a readable JSON spec ({e})") from e
+        if not isinstance(data, dict):
+            raise ExportSpecError(f"{args.spec}: an export spec is a JSON object")
+    flags = {k: v for k, v in vars(args).items() if k not in _EXPORT_NOT_SPEC and v is not None}
+    if flags.get("tile") == 0:
+        flags["tile"] = None
+    data.update(flags)
+    if "kind" not in data:
+        data["kind"] = next((kind for k, kind in _EXPORT_KIND_OF.items() if k in data), "seeds")
+    where = f"{args.spec}: " if args.spec and not flags else ""
+    try:
+        spec = ExportSpec.from_json(data)
+    except ExportSpecError as e:
+        raise ExportSpecError(f"{where}{e}") from e
+    if args.write_spec:
+        spec.save(args.write_spec)
+        if not args.quiet:
+            print(f"wrote {args.write_spec}: run it with 'bigart export {args.write_spec}'")
+        return 0
+    rank = int(os.environ.get("RANK", "0") or 0)
+    result = run(spec, _progress_bar(args.quiet or rank != 0))
+    for src, message in result.failed:
+        print(f"bigart: skipped {src}: {message}", file=sys.stderr)
+    if not args.quiet:
+        who = f"rank {rank}: " if result.world > 1 else ""
+        print(f"{who}wrote {len(result.written)} images to {spec.out} ({result.skipped} already done)")
+        for path in result.products:
+            print(f"wrote {path}")
+        if result.manifest is not None:
+            print(f"manifest: {result.manifest}")
+    return 1 if result.failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
