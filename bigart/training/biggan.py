@@ -162,7 +162,7 @@ class BigGANTrainer(ClassConditional, Trainer):
     @torch.no_grad()
     def sample_grid(self) -> tuple[np.ndarray, dict[str, Any]]:
         n = self.spec.num_samples
-        g = self._rendering_copy([self.g_config.n_stats - 1], batches=2)  # truncation 1 uses the last row
+        g = self._rendering_copy([self.g_config.n_stats - 1], self.spec.standing_batches)  # truncation 1: last row
         seeds = list(range(n))
         z = torch.from_numpy(truncated_z_from_seeds(seeds, g.z_dim, 1.0)).to(self.device)
         ids = self.class_ids(self.data.labels).unique().tolist()
@@ -173,7 +173,7 @@ class BigGANTrainer(ClassConditional, Trainer):
         return image_grid(to_uint8(imgs), math.ceil(math.sqrt(n))), recipe
 
     def export_generator(self) -> nn.Module:
-        return self._rendering_copy(None, batches=4)
+        return self._rendering_copy(None, self.spec.standing_batches)
 
     def header_extras(self) -> dict[str, Any]:
         names = (self.base_info or {}).get("class_names")

@@ -57,6 +57,7 @@ class TrainSpec:
     lambda_paired: float = 0.0
     pool_size: int = 50
     class_index: int = 0  # class used for unlabelled data on a class-conditional model
+    standing_batches: int = 4  # BigGAN: batches per truncation row for the exported standing statistics
     sample_every: int = 100
     checkpoint_every: int = 500
     num_samples: int = 16
