@@ -133,22 +133,24 @@ def _generate(
 
 
 def _frechet_block(clf: Classifier, generated: np.ndarray, real: np.ndarray, seed: int) -> dict[str, Any]:
+    """Generated vs all real images, and, at equal sample sizes against the same reference half of the real images,
+    generated vs real (``generated_vs_real_half``) and the other real half vs real (the floor)."""
     f_gen, f_real = clf.features(generated), clf.features(real)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(real))
+    perm = np.random.default_rng(seed).permutation(len(real))
     half = len(real) // 2
-    a, b = f_real[perm[:half]], f_real[perm[half : 2 * half]]
-    n_same = min(len(f_gen), half)
+    n = min(len(f_gen), half)
+    reference = f_real[perm[half : 2 * half]]
     return {
         "generated_vs_real": frechet_distance(f_gen, f_real),
-        "generated_vs_real_half": frechet_distance(f_gen[:n_same], b),
-        "real_vs_real_floor": frechet_distance(a, b),
+        "generated_vs_real_half": frechet_distance(f_gen[:n], reference),
+        "real_vs_real_floor": frechet_distance(f_real[perm[:n]], reference),
         "n_generated": len(f_gen),
         "n_real": len(f_real),
-        "n_half": half,
-        "n_generated_in_half_comparison": n_same,
+        "n_compared": n,
+        "n_reference": half,
         "read_as": "generated_vs_real_half near real_vs_real_floor: as close to the data as the data to itself "
-        "(same sample sizes); Fréchet distances shrink with more samples, so compare only at equal sizes",
+        "(both compare n_compared images with the same n_reference real ones); Fréchet distances shrink with more "
+        "samples, so compare only at equal sizes",
     }
 
 
@@ -243,7 +245,11 @@ def _evaluate_cyclegan(model, engine, spec, data, clf, notes, progress) -> dict[
     if spec.domain_a not in STYLES:
         raise BigartError(f"domain A must be one of {', '.join(STYLES)}, got {spec.domain_a!r}")
     style_a = spec.domain_a
-    style_b = next(s for s in data.manifest["styles"] if s != style_a)
+    others = [s for s in data.manifest["styles"] if s != style_a]
+    if style_a not in data.manifest["styles"] or not others:
+        have = ", ".join(data.manifest["styles"])
+        raise BigartError(f"{spec.data}: a CycleGAN is evaluated on two styles, {style_a} and another; it has {have}")
+    style_b = others[0]
     a, b, names, everything = _pairs(data, style_a, style_b)
     if everything:
         notes.append("the data set holds out no emoji: every emoji is compared, including any trained on")

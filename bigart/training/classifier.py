@@ -40,6 +40,7 @@ DEFAULT_RESOLUTION = 32
 class ClassifierConfig:
     num_classes: int
     resolution: int = DEFAULT_RESOLUTION
+    num_styles: int = 0  # a second head that tells the styles apart (0: none)
     width: int = 32
     feature_dim: int = 128
 
@@ -70,6 +71,7 @@ class EmojiClassifier(nn.Module):
         ]
         self.body = nn.Sequential(*stages)
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(cfg.feature_dim, cfg.num_classes))
+        self.style_head = nn.Linear(cfg.feature_dim, cfg.num_styles) if cfg.num_styles > 1 else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1:] != (3, self.cfg.resolution, self.cfg.resolution):
@@ -78,6 +80,11 @@ class EmojiClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+    def both(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Class logits and style logits (None without a style head)."""
+        f = self.features(x)
+        return self.head(f), (None if self.style_head is None else self.style_head(f))
 
 
 def to_input(images: np.ndarray, resolution: int) -> torch.Tensor:
@@ -126,6 +133,16 @@ class Classifier:
         """Class indices ``[N]`` into :attr:`classes`."""
         return self.logits(images, batch).argmax(1)
 
+    @property
+    def styles(self) -> list[str]:
+        return list(self.header.get("styles") or [])
+
+    def predict_style(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
+        """Style indices ``[N]`` into :attr:`styles` (a classifier trained on two or more styles)."""
+        if self.net.style_head is None:
+            raise ValueError("this classifier was trained on one style: it has no style head")
+        return self._run(images, lambda x: self.net.style_head(self.net.features(x)), batch).argmax(1)
+
 
 def _augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """Random horizontal flips and shifts of up to 1/16 of the size, filled with the white background."""
@@ -158,11 +175,17 @@ def train_classifier(
     lr: float = 3e-3,
 ) -> Classifier:
     """Train on ``train`` (AdamW, one-cycle schedule, label smoothing 0.1, flips and shifts), seeded; measure on
-    ``held_out``. The header records what :func:`save_classifier` writes."""
+    ``held_out``. The header records what :func:`save_classifier` writes.
+
+    With two or more styles a second head learns to tell them apart (its loss is added), so that the features, and
+    the Fréchet distances measured in them, see the style as well as the category.
+    """
     progress = progress or SilentProgress()
     torch.manual_seed(seed)
-    net = EmojiClassifier(ClassifierConfig(len(train.classes), resolution))
+    styles = sorted(set(train.styles))
+    net = EmojiClassifier(ClassifierConfig(len(train.classes), resolution, len(styles) if len(styles) > 1 else 0))
     x, y = to_input(train.images, resolution), torch.from_numpy(train.labels)
+    y_style = torch.tensor([styles.index(s) for s in train.styles])
     steps_per_epoch = math.ceil(len(x) / batch_size)
     opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=max(1, epochs * steps_per_epoch))
@@ -178,7 +201,10 @@ def train_classifier(
                 idx = perm[i : i + batch_size]
                 if len(idx) < 2:  # batch norm needs two
                     continue
-                loss = F.cross_entropy(net(_augment(x[idx], g)), y[idx], label_smoothing=0.1)
+                logits, style_logits = net.both(_augment(x[idx], g))
+                loss = F.cross_entropy(logits, y[idx], label_smoothing=0.1)
+                if style_logits is not None:
+                    loss = loss + F.cross_entropy(style_logits, y_style[idx], label_smoothing=0.1)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -194,6 +220,7 @@ def train_classifier(
         "config": asdict(net.cfg),
         "classes": list(train.classes),
         "class_names": [c.get("category", c["folder"]) for c in train.manifest.get("classes", [])] or None,
+        "styles": styles,
         "chance": 1.0 / len(train.classes),
         "train_images": len(train),
         "train_accuracy": train_acc,
@@ -206,7 +233,7 @@ def train_classifier(
             "manifest_sha256": train.manifest_sha256,
             "files_sha256": train.manifest.get("files_sha256"),
             "size": train.manifest.get("size"),
-            "styles": sorted(set(train.styles)),
+            "styles": styles,
         },
         "torch": torch.__version__,
     }
@@ -217,6 +244,9 @@ def train_classifier(
             held_out_accuracy=acc,
             held_out_per_class={train.classes[k]: v for k, v in per.items()},
         )
+        if net.style_head is not None:
+            truth = np.array([styles.index(s) if s in styles else -1 for s in held_out.styles])
+            header["held_out_style_accuracy"] = float((clf.predict_style(held_out.images) == truth).mean())
     clf.header = header
     return clf
 

@@ -458,12 +458,33 @@ def prepare_emoji(
     if size > PNG_SIZE:
         _resvg()  # fail before downloading anything
     out = Path(out)
+    _check_out(out, size, per_class)
     with tempfile.TemporaryDirectory(prefix="bigart-emoji-") as tmp:
         work = Path(tmp)
         if tarballs is None:
             tarballs = fetch_packages(size, work / "npm")
         table, sources, versions, mit = _open_packages(size, {k: Path(v) for k, v in tarballs.items()}, work)
         return _write_set(out, size, per_class, table, sources, versions, mit, progress)
+
+
+def _check_out(out: Path, size: int, per_class: int | None) -> None:
+    """Refuse a folder that holds something else: a run writes into an empty folder, or over its own earlier run
+    with the same size and selection (which it then redoes), never mixes two sets."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BigartError(f"{out}: exists and is not a folder")
+    if not any(out.iterdir()):
+        return
+    try:
+        old = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise BigartError(f"{out}: the folder is not empty and holds no emoji manifest; choose an empty one") from None
+    if old.get("format") != MANIFEST_FORMAT or old.get("size") != size or old.get("per_class") != per_class:
+        raise BigartError(
+            f"{out}: holds an emoji set of {old.get('size')} px (per class: {old.get('per_class')}); "
+            "choose another folder or delete it"
+        )
 
 
 def _open_packages(size: int, tarballs: Mapping[str, Path], work: Path):

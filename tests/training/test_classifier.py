@@ -36,9 +36,12 @@ def test_learns_the_fixture_above_chance(trained):
     assert h["chance"] == pytest.approx(1 / 9)
     assert h["train_accuracy"] >= 0.9
     assert h["held_out_accuracy"] > h["chance"]  # emoji it never saw, judged by category
-    assert h["seconds"] < 30
     assert h["data"]["manifest_sha256"] == data.manifest_sha256
     assert h["classes"] == data.classes and h["class_names"][0] == "Smileys & Emotion"
+    # the style head: Noto or Twemoji, told apart on emoji it never saw
+    assert h["styles"] == ["noto", "twemoji"] and h["held_out_style_accuracy"] > 0.5
+    truth = np.array([h["styles"].index(s) for s in data.styles])
+    assert (clf.predict_style(data.images) == truth).mean() > 0.5
 
 
 def test_file_round_trip_and_features(tmp_path, trained):
@@ -72,6 +75,10 @@ def test_architecture_shapes():
     x = to_input(np.zeros((3, 20, 20, 3), np.uint8), 16)
     assert x.shape == (3, 3, 16, 16) and float(x.min()) == -1.0
     assert net.features(x).shape == (3, 12) and net(x).shape == (3, 9)
+    assert net.style_head is None and net.both(x)[1] is None
+    two = EmojiClassifier(ClassifierConfig(9, resolution=16, num_styles=2, width=8, feature_dim=12)).eval()
+    logits, styles = two.both(x)
+    assert logits.shape == (3, 9) and styles.shape == (3, 2)
     with pytest.raises(ValueError, match="power of two"):
         ClassifierConfig(9, resolution=24)
 

@@ -200,8 +200,14 @@ def test_prepare_from_png_packages(tmp_path, png_tarballs):
     assert json.loads((out / "manifest.json").read_text()) == manifest
     assert set(manifest["split"]["held_out"]) <= {u for u, _ in EMOJI_JSON}
     # a second run gives the same bytes; a smaller size is resized from the 64 px images
-    again = prepare_emoji(tmp_path / "again", 64, tarballs=png_tarballs)
+    again = prepare_emoji(out, 64, tarballs=png_tarballs)  # over its own earlier run
     assert again["files_sha256"] == manifest["files_sha256"]
+    with pytest.raises(BigartError, match="holds an emoji set of 64 px"):
+        prepare_emoji(out, 16, tarballs=png_tarballs)  # never two sets in one folder
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(BigartError, match="not empty and holds no emoji manifest"):
+        prepare_emoji(tmp_path / "other", 64, tarballs=png_tarballs)
     small = prepare_emoji(tmp_path / "small", 16, per_class=1, tarballs=png_tarballs)
     assert small["counts"]["noto"]["Smileys_and_Emotion"] == 1 and small["pairs"] == 4
     with Image.open(next((tmp_path / "small" / "noto").rglob("*.png"))) as img:
