@@ -111,8 +111,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from bigart.jobs.render import RenderSpec, run
     from bigart.latent import parse_seeds
 
-    if (args.seeds is None) == (args.latents is None):
-        raise BigartError("give --seeds (e.g. 0-7) or --latents FILE.npz")
+    given = [flag for flag, v in (("--seeds", args.seeds), ("--latents", args.latents), ("--recipe", args.recipe)) if v]
+    if len(given) != 1:
+        raise BigartError("give one of --seeds (e.g. 0-7), --latents FILE.npz or --recipe FILE.png|FILE.json")
+    if args.model is None and args.recipe is None:
+        raise BigartError("give --model FILE")
     seeds = None
     if args.seeds is not None:
         try:
@@ -125,10 +128,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
         out=args.out,
         seeds=seeds,
         latents=args.latents,
+        recipe=args.recipe,
         psi=args.psi,
         cutoff=args.cutoff,
         noise_mode=args.noise_mode,
         class_spec=args.class_spec,
+        directions=args.direction or [],
+        mix=args.mix or [],
         device=args.device,
         npy=args.npy,
         batch_size=args.batch,
@@ -137,6 +143,42 @@ def _cmd_render(args: argparse.Namespace) -> int:
     written = run(spec, _progress_bar(args.quiet))
     if not args.quiet:
         print(f"wrote {len(written)} images to {args.out}")
+    return 0
+
+
+def _cmd_directions(args: argparse.Namespace) -> int:
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.latent import Directions
+    from bigart.latent.mixing import parse_layers
+    from bigart.models import load_model
+    from bigart.models.directions import sample_biggan_features, sample_w, sefa_directions
+
+    configure_torch_threads()
+    model = load_model(args.model)
+    if model.family not in ("stylegan2", "stylegan3", "biggan"):
+        raise BigartError(f"{model.path.name} is a {model.family} model: directions are for StyleGAN and BigGAN")
+    layers = None
+    if args.layers:
+        if model.family == "biggan":
+            raise BigartError("--layers picks StyleGAN w+ layers; BigGAN's directions act on z")
+        try:
+            chosen = parse_layers(args.layers, model.generator.num_ws)
+        except ValueError as e:
+            raise BigartError(f"--layers: {e}") from e
+        if list(chosen) != list(range(chosen[0], chosen[-1] + 1)):
+            raise BigartError("--layers must be one contiguous range, e.g. 0-5")
+        layers = range(chosen[0], chosen[-1] + 1)
+    if args.method == "sefa":
+        dirs = sefa_directions(model, args.num, layers)
+    elif model.family == "biggan":
+        z, features = sample_biggan_features(model.generator, args.samples, seed=args.seed)
+        dirs = Directions.from_pca(features, args.num, latents=z, space="z", model_sha256=model.sha256)
+    else:
+        w = sample_w(model.generator, args.samples, seed=args.seed)
+        dirs = Directions.from_pca(w, args.num, space="w", layers=layers, model_sha256=model.sha256)
+    dirs.save(args.out)
+    if not args.quiet:
+        print(f"wrote {dirs.k} {args.method} directions in {dirs.space} to {args.out}")
     return 0
 
 
@@ -249,6 +291,57 @@ def _add_data_and_evaluate(sub) -> None:
     s.set_defaults(func=_cmd_evaluate)
 
 
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    import os
+
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.training.loop import train
+    from bigart.training.spec import TrainSpec
+
+    spec: dict = {}
+    if args.spec:
+        spec = TrainSpec.from_json(args.spec).to_dict()
+    elif args.resume and args.out and (Path(args.out) / "spec.json").exists() and args.family is None:
+        spec = TrainSpec.from_json(Path(args.out) / "spec.json").to_dict()
+    flags = {
+        "family": args.family,
+        "data": args.data,
+        "data_b": args.data_b,
+        "base": args.base,
+        "out": args.out,
+        "resolution": args.resolution,
+        "steps": args.steps,
+        "batch": args.batch,
+        "sample_every": args.sample_every,
+        "checkpoint_every": args.checkpoint_every,
+        "precision": args.precision,
+        "export": args.export,
+        "device": args.device,
+        "seed": args.seed,
+        "freeze_d": args.freeze_d,
+        "loss": args.loss,
+        "augment": args.augment,
+    }
+    spec.update({k: v for k, v in flags.items() if v is not None})
+    if args.resume:
+        spec["resume"] = True
+    missing = [k for k in ("family", "data", "out") if not spec.get(k)]
+    if missing:
+        raise BigartError(f"finetune: give a SPEC.json or --{' --'.join(missing)}")
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        configure_torch_threads()
+    result = train(TrainSpec.from_dict(spec), _progress_bar(args.quiet or not main_rank))
+    if main_rank and not args.quiet:
+        if result.aborted:
+            print(f"stopped at step {result.step}; continue with: bigart finetune --out {result.out} --resume")
+        else:
+            print(f"trained to step {result.step} ({result.images_seen} images) in {result.out}")
+        if result.export:
+            print(f"wrote {result.export}")
+    return 130 if result.aborted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bigart", description="Explore, render and convert GAN generators.")
     p.add_argument("--version", action="version", version=f"bigart {__version__}")
@@ -273,10 +366,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_export_onnx)
 
-    s = sub.add_parser("render", help="render seeds or saved latents to PNG files")
-    s.add_argument("--model", required=True, help="model file (.pkl, .pt, .pth, .safetensors)")
+    s = sub.add_parser("render", help="render seeds, saved latents or a recipe to PNG files (with their recipes)")
+    s.add_argument("--model", help="model file (.pkl, .pt, .pth, .safetensors); a recipe names its own")
     s.add_argument("--seeds", help="seed list, e.g. 0-7 or 0-9,12")
     s.add_argument("--latents", help=".npz with z [N, z_dim] (+ c), or w [N, w_dim] / ws [N, num_ws, w_dim]")
+    s.add_argument("--recipe", help="a bigart PNG or .json recipe to render again, exactly")
+    s.add_argument(
+        "--direction",
+        action="append",
+        metavar="FILE:IDX=AMOUNT",
+        help="move along directions of a file from 'bigart directions', e.g. dirs.npz:0=2.5,3=-1 (repeatable)",
+    )
+    s.add_argument(
+        "--mix",
+        action="append",
+        metavar="SEED@LAYERS",
+        help="style mixing: take these w+ layers from SEED, e.g. 42@0-3 or 42@fine (repeatable)",
+    )
     s.add_argument("--psi", type=float, default=1.0, help="truncation psi; BigGAN's truncation in (0, 1] (default 1)")
     s.add_argument("--cutoff", type=int, help="truncate only the first N layers of w")
     s.add_argument("--noise-mode", default="const", choices=["const", "random", "none"])
@@ -289,12 +395,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     s.add_argument("--batch", type=int, default=4, help="images per batch")
     s.add_argument(
-        "--backend", default="torch", choices=["torch", "onnx"], help="torch or ONNX Runtime (default torch)"
+        "--backend", choices=["torch", "onnx"], help="torch or ONNX Runtime (default torch, or the recipe's)"
     )
     s.add_argument("--npy", action="store_true", help="also write the float32 CHW output beside each PNG")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_render)
+
+    s = sub.add_parser("directions", help="find meaningful latent directions (SeFa or PCA) and save them")
+    s.add_argument("--model", required=True)
+    s.add_argument("--method", choices=["sefa", "pca"], default="sefa")
+    s.add_argument("--num", type=int, default=16, help="how many directions (default 16)")
+    s.add_argument("--layers", help="StyleGAN: the w+ layers to factorise and edit, e.g. 0-5 or coarse")
+    s.add_argument("--samples", type=int, default=20_000, help="PCA: latents to sample (default 20000)")
+    s.add_argument("--seed", type=int, default=0, help="PCA: sampling seed")
+    s.add_argument("--out", required=True, help="the .npz to write")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_directions)
 
     s = sub.add_parser("translate", help="translate images with a CycleGAN model (any size, alpha kept)")
     s.add_argument("--model", required=True, help="CycleGAN model: .pth, a junyanz checkpoints folder, .safetensors")
@@ -309,8 +426,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true")
     s.add_argument("inputs", nargs="+", help="images to translate")
     s.set_defaults(func=_cmd_translate)
+
+    s = sub.add_parser("gui", help="the desktop app: explore a model, translate pictures, restore recipes")
+    s.add_argument("--model", help="a model file or folder to open")
+    s.add_argument("--recipe", help="a bigart PNG or .json recipe to restore (opens its model)")
+    s.add_argument("--image", help="a picture to translate (with a CycleGAN model)")
+    s.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window after the first render, exit")
+    s.set_defaults(func=_cmd_gui)
+
+    s = sub.add_parser("finetune", help="train or fine-tune a StyleGAN2, BigGAN or CycleGAN model on an image folder")
+    s.add_argument("spec", nargs="?", help="a JSON training spec (flags override its fields)")
+    s.add_argument("--family", choices=["stylegan2", "biggan", "cyclegan"])
+    s.add_argument("--data", help="image folder (class sub-folders give labels; CycleGAN: trainA/ and trainB/)")
+    s.add_argument("--data-b", help="CycleGAN: the domain-B folder, when --data is domain A")
+    s.add_argument("--base", metavar="MODEL", help="model to fine-tune (any format bigart reads); none: from scratch")
+    s.add_argument("--out", help="run folder: checkpoint, progress.jsonl, samples/")
+    s.add_argument("--resolution", type=int, help="image size (from the base model when fine-tuning GANs)")
+    s.add_argument("--steps", type=int, help="total steps (a resumed run continues up to this)")
+    s.add_argument("--batch", type=int, help="images per step, over all processes")
+    s.add_argument("--sample-every", type=int, help="write a sample grid every N steps")
+    s.add_argument("--checkpoint-every", type=int, help="write a checkpoint every N steps")
+    s.add_argument("--precision", choices=["fp32", "bf16", "fp16"], help="fp32 (default) or autocast bf16 / fp16")
+    s.add_argument("--device", help="cpu, cuda or cuda:N")
+    s.add_argument("--seed", type=int)
+    s.add_argument("--freeze-d", type=int, help="freeze the first N discriminator blocks (fine-tuning)")
+    s.add_argument("--loss", choices=["logistic", "hinge"], help="BigGAN: logistic (default) or hinge")
+    s.add_argument("--augment", choices=["ada", "fixed", "none"], help="discriminator augmentation (default ada)")
+    s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    s.add_argument("--export", metavar="FILE.safetensors", help="write the trained generator as a bigart model file")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_finetune)
     _add_data_and_evaluate(sub)
     return p
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from bigart.gui.app import launch  # Qt only here: every other command runs without it
+
+    return launch(args.model, args.recipe, args.screenshot, args.image)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

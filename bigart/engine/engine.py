@@ -172,6 +172,11 @@ class Engine:
         if backend == "torch":
             if not device.startswith("cuda"):
                 torch.set_num_threads(self.threads)
+            elif self.precision == "fp32":
+                # TF32 convolutions (cuDNN's default) are off by ~1e-2 from fp32: recipes would not re-render
+                # within tolerance of the CPU. These switches are process-wide; previews use fp16 instead.
+                torch.backends.cudnn.allow_tf32 = False
+                torch.backends.cuda.matmul.allow_tf32 = False
             self.g.to(device)
 
     # --- backends -----------------------------------------------------------------------------------------------
@@ -326,22 +331,19 @@ class Engine:
         return out
 
     # --- one request, any family ----------------------------------------------------------------------------------
-    def render(self, request: RenderRequest, stamp: int = 0) -> RenderResult:
-        """Render ``request`` into uint8 pixels; failures come back as ``RenderResult.error``, never raised."""
+    def render(self, request: RenderRequest, stamp: int = 0, ws: np.ndarray | None = None) -> RenderResult:
+        """Render ``request`` into uint8 pixels; failures come back as ``RenderResult.error``, never raised.
+
+        ``ws`` (StyleGAN): the request's :meth:`request_ws`, when the caller has it already (a mapping cache)."""
         self.timings = {}
         start = time.perf_counter()
         backend, provider = self.backend, None
         try:
             family = self.model.family
-            if family in STYLEGAN:
-                images = self.synthesize(self.request_ws(request), request.noise_mode)
-            elif family == "biggan":
-                images = self._biggan_request(request)
-            elif family == "cyclegan":
+            if family == "cyclegan":
                 pixels, backend = self._translate_request(request)
             else:
-                raise BigartError(f"the engine cannot render {family} models")
-            if family != "cyclegan":
+                images = self.generate(request) if ws is None else self.synthesize(ws, request.noise_mode)
                 t = time.perf_counter()
                 pixels = to_uint8(images)
                 pixels = pixels[0] if len(pixels) == 1 else pixels
@@ -355,6 +357,15 @@ class Engine:
             return RenderResult(stamp, None, timings, message, backend, self._provider(backend))
         timings = {**self.timings, "total": time.perf_counter() - start}
         return RenderResult(stamp, pixels, timings, None, backend, provider or self._provider(backend))
+
+    def generate(self, request: RenderRequest) -> np.ndarray:
+        """A generator's float32 output ``[N, C, H, W]`` (nominal [-1, 1]) for ``request``; raises on bad input."""
+        family = self.model.family
+        if family in STYLEGAN:
+            return self.synthesize(self.request_ws(request), request.noise_mode)
+        if family == "biggan":
+            return self._biggan_request(request)
+        raise BigartError(f"{self.model.path.name} is a {family} model: it translates images, it generates none")
 
     def _class_rows(self, request: RenderRequest, num_classes: int, n: int) -> np.ndarray | None:
         if num_classes == 0:
@@ -391,6 +402,12 @@ class Engine:
             c_mix = None if c is None else np.repeat(c[:1], m, axis=0)
             sources = self.map(z_from_seeds(request.mix_seeds, g.z_dim), c_mix, request.psi, request.cutoff)
             ws = schedule.apply([ws, *sources])
+        return self.offset_ws(ws, request)
+
+    def offset_ws(self, ws: np.ndarray, request: RenderRequest) -> np.ndarray:
+        """``ws`` moved along the request's directions (the last step of :meth:`request_ws`, so that a caller that
+        caches the mapped and mixed ``ws`` of a request without directions gets the same values)."""
+        g = self.g
         for vector, strength in request.directions:
             v = vector.numpy()
             if v.shape not in ((g.w_dim,), (g.num_ws, g.w_dim)):
@@ -406,22 +423,32 @@ class Engine:
             z = request.z.numpy()
         else:
             raise BigartError("BigGAN renders seeds or z: it has no w space and translates no images")
+        z = z.astype(np.float32, copy=True)
+        for vector, strength in request.directions:  # BigGAN's directions live in z
+            v = vector.numpy()
+            if v.shape != (g.z_dim,):
+                raise BigartError(f"a BigGAN direction must be a z vector [{g.z_dim}], got {list(v.shape)}")
+            z += np.float32(strength) * v
         return self.biggan(z, self._class_rows(request, g.num_classes, len(z)), request.psi)
 
     def _translate_request(self, request: RenderRequest) -> tuple[np.ndarray, str]:
-        from bigart.engine.translate import to_pixels, translate_array
+        from bigart.engine.translate import LoadedImage, to_pixels, translate_image
 
         if request.image is None:
             raise BigartError("a CycleGAN model translates an image: the request has none")
         g = self.g
         rgba = request.image.numpy().astype(np.uint8, copy=False)
         rgb, alpha = rgba[..., :3], (rgba[..., 3] if rgba.shape[2] == 4 else None)
-        tiled = request.tile is not None and max(rgb.shape[:2]) > request.tile
+        long_side = request.working_size or max(rgb.shape[:2])
+        tiled = request.tile is not None and long_side > request.tile
         # Tiles share instance-norm statistics through hooks in the torch net, so tiled images run on torch (fp32).
         backend = "torch" if tiled else self.backend
         net = g if tiled else _TranslationNet(self)
         t = time.perf_counter()
-        out = translate_array(net, rgb, request.direction, request.tile, request.overlap, self.device)
+        image = LoadedImage(np.ascontiguousarray(rgb), alpha, Path("request"), "RGBA" if alpha is not None else "RGB")
+        out = translate_image(
+            net, image, request.direction, request.tile, request.overlap, request.working_size, self.device
+        )
         self.timings["translate"] = time.perf_counter() - t
         t = time.perf_counter()
         pixels = to_pixels(out, alpha)

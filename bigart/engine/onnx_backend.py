@@ -44,10 +44,33 @@ TOLERANCE = 1e-3  # fp32 graphs: max abs difference to torch, outputs in [-1, 1]
 FP16_TOLERANCE = 0.1  # fp16 preview graphs (CUDA only): about 13 of 255 levels at worst
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
-CUDA_LIBRARIES = {
-    "linux": ("libcudart.so.12", "libcublasLt.so.12", "libcublas.so.12", "libcufft.so.11", "libcudnn.so.9"),
-    "win32": ("cudart64_12.dll", "cublasLt64_12.dll", "cublas64_12.dll", "cufft64_11.dll", "cudnn64_9.dll"),
-}
+
+
+def cuda_libraries(cuda_version: str | None = None, platform: str = sys.platform) -> tuple[str, ...]:
+    """The CUDA and cuDNN libraries the CUDA provider loads, for the CUDA major version the onnxruntime build
+    names (``build_and_package_info.cuda_version``: 12 for onnxruntime-gpu up to 1.2x, 13 for later builds)."""
+    if cuda_version is None:
+        from onnxruntime.capi import build_and_package_info as build
+
+        cuda_version = getattr(build, "cuda_version", None) or "12"
+    major = int(str(cuda_version).split(".")[0])
+    cufft = major - 1  # cuFFT's soname runs one behind CUDA's major version (CUDA 12: libcufft.so.11)
+    if platform == "win32":
+        return (
+            f"cudart64_{major}.dll",
+            f"cublasLt64_{major}.dll",
+            f"cublas64_{major}.dll",
+            f"cufft64_{cufft}.dll",
+            "cudnn64_9.dll",
+        )
+    return (
+        f"libcudart.so.{major}",
+        f"libcublasLt.so.{major}",
+        f"libcublas.so.{major}",
+        f"libcufft.so.{cufft}",
+        "libcudnn.so.9",
+    )
+
 
 # How many graphs were exported in this process (tests check that a cache hit exports nothing).
 export_count = 0
@@ -100,7 +123,7 @@ def _missing_cuda_library() -> str | None:
     if preload is not None:
         with contextlib.suppress(Exception):
             preload()
-    for lib in CUDA_LIBRARIES.get(sys.platform, CUDA_LIBRARIES["linux"]):
+    for lib in cuda_libraries():
         try:
             ctypes.CDLL(lib)
         except OSError as e:
@@ -136,6 +159,8 @@ def providers_for(device: str) -> tuple[list[Any], str | None]:
         "cudnn_conv_use_max_workspace": "1",
         "do_copy_in_default_stream": "1",
         "use_tf32": "0",  # fp32 graphs must stay within TOLERANCE of torch; fp16 graphs do not use it
+        "arena_extend_strategy": "kSameAsRequested",  # grow the memory pool as needed, not in doubling steps:
+        # the app shares the GPU with torch (training, previews), and a doubled arena can take most of the card
     }
     return [(CUDA, options), CPU], None
 

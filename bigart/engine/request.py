@@ -47,7 +47,8 @@ class RenderRequest:
     (``MixingSchedule.sources``), 0 for the image's own latent and ``k`` for ``mix_seeds[k - 1]``.
     ``directions``: w-space offsets ``(vector [w_dim] or [num_ws, w_dim], strength)`` added after truncation and
     mixing. ``image``: uint8
-    ``[H, W, 3 or 4]`` to translate (CycleGAN) ``direction``-wise, in tiles of ``tile`` pixels when larger.
+    ``[H, W, 3 or 4]`` to translate (CycleGAN) ``direction``-wise, in tiles of ``tile`` pixels when larger, at
+    ``working_size`` pixels on the long side when given (the result scaled back to the image's size).
     """
 
     seeds: tuple[int, ...] = ()
@@ -64,6 +65,7 @@ class RenderRequest:
     direction: str = "AtoB"
     tile: int | None = 512
     overlap: int = 64
+    working_size: int | None = None
 
     def __post_init__(self) -> None:
         sources = [name for name in ("seeds", "z", "ws", "image") if getattr(self, name) not in (None, ())]

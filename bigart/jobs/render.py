@@ -1,191 +1,150 @@
-"""Render a set of seeds or saved latents with a StyleGAN or BigGAN generator to PNGs carrying their recipes.
+"""Render seeds, saved latents or a recipe with a StyleGAN or BigGAN generator to PNGs carrying their recipes.
 
 ``bigart render`` runs this; it writes ``seed0000.png`` ... (or ``latent0000.png`` ...) like the reference
-``gen_images.py``, each with its recipe in the PNG's ``bigart`` text chunk, and with ``npy`` the float32
-CHW output beside it.
+``gen_images.py``, each with the recipe of that one image in the PNG's ``bigart`` text chunk (and with ``npy`` the
+float32 CHW output beside it). Style mixing (``mix``: ``SEED@LAYERS``) and direction offsets (``directions``:
+``FILE.npz:IDX=AMOUNT``) apply to every image; ``recipe`` re-renders a PNG or JSON recipe exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from bigart import __version__
 from bigart.engine.engine import Engine
 from bigart.engine.images import save_npy, save_png, to_uint8
+from bigart.engine.recipe import ModelRef, Recipe, RecipeError, load_recipe, read_recipe_data
+from bigart.engine.request import FrozenArray, RenderRequest
 from bigart.errors import BigartError
 from bigart.jobs.progress import Progress
-from bigart.latent import ClassIndex, imagenet_classes, parse_class_mixture, truncate, z_from_seeds
-from bigart.latent.biggan import truncated_z_from_seeds
+from bigart.latent import ClassIndex, Directions, imagenet_classes, parse_class_mixture
+from bigart.latent.files import load_latents
+from bigart.latent.mixing import parse_layers, preset_layers
 from bigart.models import LoadedModel, load_model
+
+log = logging.getLogger(__name__)
 
 NOISE_MODES = ("const", "random", "none")
 RENDERABLE = ("stylegan2", "stylegan3", "biggan")
+_DIRECTION = re.compile(r"^(?P<file>.+?):(?P<edits>[^:=,]+=[^,]+(?:,[^:=,]+=[^,]+)*)$")
 
 
 @dataclass
 class RenderSpec:
-    model: str
+    model: str | None
     out: str
     seeds: list[int] | None = None
     latents: str | None = None
+    recipe: str | None = None
     psi: float = 1.0
     cutoff: int | None = None
     noise_mode: str = "const"
     class_spec: str | None = None
+    directions: list[str] = field(default_factory=list)
+    mix: list[str] = field(default_factory=list)
     device: str = "cpu"
     npy: bool = False
     batch_size: int = 4
-    backend: str = "torch"
+    backend: str | None = None  # None: torch, or the recipe's backend
 
 
-@dataclass
-class _Item:
-    name: str
-    z: np.ndarray | None
-    ws: np.ndarray | None
-    c: np.ndarray | None
-    recipe: dict[str, Any]
-
-
-def _num_classes(model: LoadedModel) -> int:
+def num_classes(model: LoadedModel) -> int:
     g = model.generator
     return g.num_classes if model.family == "biggan" else g.c_dim
 
 
-def _class_index(model: LoadedModel) -> ClassIndex:
-    n = _num_classes(model)
+def class_index(model: LoadedModel) -> ClassIndex:
+    """The model's class names (its file's, ImageNet's for a 1000-class BigGAN, else numbers)."""
+    n = num_classes(model)
     names = model.meta.get("class_names")
     if names and len(names) == n:
         return ClassIndex.from_json([{"index": i, "names": [str(name)]} for i, name in enumerate(names)])
     return imagenet_classes() if model.family == "biggan" and n == 1000 else ClassIndex.numbered(n)
 
 
-def _class_vector(model: LoadedModel, class_spec: str | None, n: int) -> np.ndarray | None:
-    """Class weights ``[n, num_classes]`` from ``--class`` (an index, a name or a mixture ``a:0.7,b:0.3``)."""
-    num = _num_classes(model)
+def class_weights(model: LoadedModel, class_spec: str | None) -> tuple[tuple[int, float], ...]:
+    """Sparse class weights from ``--class`` (an index, a name or a mixture ``a:0.7,b:0.3``)."""
+    num = num_classes(model)
     if num == 0:
         if class_spec is not None:
             raise BigartError(f"{model.path.name} is not class-conditional: --class does not apply")
-        return None
+        return ()
     if class_spec is None:
         hint = "an ImageNet class name or index" if model.family == "biggan" else f"N with N in 0..{num - 1}"
         raise BigartError(f"{model.path.name} is class-conditional: pass --class ({hint}, or a mixture a:0.7,b:0.3)")
     try:
-        weights = parse_class_mixture(str(class_spec), _class_index(model))
+        weights = parse_class_mixture(str(class_spec), class_index(model))
     except ValueError as e:
         raise BigartError(f"--class: {e}") from e
-    return np.repeat(weights[None], n, axis=0)
+    return tuple((int(i), float(weights[i])) for i in np.flatnonzero(weights))
 
 
-def _class_recipe(c: np.ndarray | None) -> dict[str, float] | None:
-    return None if c is None else {str(i): float(c[i]) for i in np.flatnonzero(c)}
-
-
-def _load_latents(path: str, model: LoadedModel) -> dict[str, np.ndarray]:
+def parse_directions(specs: list[str], model: LoadedModel) -> tuple[tuple[FrozenArray, float], ...]:
+    """``FILE.npz:IDX=AMOUNT[,IDX=AMOUNT...]`` (IDX a position or a name) -> the request's direction offsets."""
     g = model.generator
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: np.asarray(f[k]) for k in f.files}
-    except (OSError, ValueError) as e:
-        raise BigartError(f"{path}: not a readable .npz latents file ({e})") from e
-    if "z" in data:
-        z = data["z"]
-        c_dim = _num_classes(model)
-        if z.ndim != 2 or z.shape[1] != g.z_dim:
-            raise BigartError(f"{path}: 'z' must be [N, {g.z_dim}], got {list(z.shape)}")
-        out = {"z": z.astype(np.float32)}
-        if "c" in data:
-            c = data["c"]
-            if c.ndim != 2 or c.shape != (z.shape[0], c_dim):
-                raise BigartError(f"{path}: 'c' must be [{z.shape[0]}, {c_dim}], got {list(c.shape)}")
-            out["c"] = c.astype(np.float32)
-        return out
-    for key in ("ws", "w"):
-        if key in data and model.family == "biggan":
+    space = "z" if model.family == "biggan" else "w"
+    out = []
+    for text in specs:
+        m = _DIRECTION.match(text.strip())
+        if not m:
+            raise BigartError(f"--direction {text!r}: expected FILE.npz:IDX=AMOUNT (e.g. dirs.npz:0=2.5,3=-1)")
+        dirs = Directions.load(m.group("file"))
+        if dirs.space != space:
             raise BigartError(
-                f"{path}: BigGAN has no w space: give 'z' [N, {g.z_dim}] (and 'c' [N, {_num_classes(model)}])"
+                f"{m.group('file')}: directions in {dirs.space}, but this {model.family} model edits {space}"
             )
-        if key in data:
-            w = data[key].astype(np.float32)
-            if w.ndim == 2 and w.shape[1] == g.w_dim:
-                w = np.repeat(w[:, None], g.num_ws, axis=1)
-            if w.ndim != 3 or w.shape[1:] != (g.num_ws, g.w_dim):
-                raise BigartError(
-                    f"{path}: '{key}' must be [N, {g.w_dim}] or [N, {g.num_ws}, {g.w_dim}], got {list(data[key].shape)}"
-                )
-            return {"ws": w}
-    raise BigartError(f"{path}: expected an array named 'z', 'w' or 'ws', found {sorted(data)}")
+        dim = g.z_dim if space == "z" else g.w_dim
+        if dirs.dim != dim:
+            raise BigartError(f"{m.group('file')}: directions of size {dirs.dim}, this model's {space} has {dim}")
+        if dirs.model_sha256 and dirs.model_sha256 != model.sha256:
+            log.warning("%s was computed for another model (sha256 %s)", m.group("file"), dirs.model_sha256[:12])
+        for edit in m.group("edits").split(","):
+            key, _, amount = edit.partition("=")
+            key = key.strip()
+            try:
+                value = float(amount)
+                index = dirs.index(int(key) if key.lstrip("-").isdigit() else key)
+                vector = dirs.layered(index, None if space == "z" else g.num_ws)
+            except (ValueError, IndexError, KeyError) as e:
+                raise BigartError(f"--direction {text!r}: {e}") from e
+            out.append((FrozenArray.of(vector), value))
+    return tuple(out)
 
 
-def _items(spec: RenderSpec, model: LoadedModel) -> list[_Item]:
-    g = model.generator
-    base = {
-        "bigart": __version__,
-        "model": {"sha256": model.sha256, "file": model.path.name, "family": model.family},
-        "psi": spec.psi,
-        "cutoff": spec.cutoff,
-        "noise_mode": None if model.family == "biggan" else spec.noise_mode,
-        "device": spec.device,
-    }
-    if spec.latents is None:
-        seeds = spec.seeds or []
-        if model.family == "biggan":
-            # BigGAN's truncation also truncates the noise: t * truncnorm(-2, 2), as truncated_noise_sample draws it
-            zs = truncated_z_from_seeds(seeds, g.z_dim, spec.psi)
-        else:
-            zs = z_from_seeds(seeds, g.z_dim)
-        cs = _class_vector(model, spec.class_spec, len(seeds))
-        items = []
-        for i, s in enumerate(seeds):
-            c = None if cs is None else cs[i]
-            recipe = {**base, "seed": s, "class": spec.class_spec, "class_weights": _class_recipe(c)}
-            items.append(_Item(f"seed{s:04d}", zs[i], None, c, recipe))
-        return items
-    lat = _load_latents(spec.latents, model)
-    n = len(lat.get("z", lat.get("ws")))
-    cs = lat.get("c")
-    if cs is None and "z" in lat:
-        cs = _class_vector(model, spec.class_spec, n)
-    items = []
-    for i in range(n):
-        r = {**base, "latents_file": Path(spec.latents).name, "index": i}
-        if "z" in lat:
-            r["z"] = lat["z"][i].tolist()
-            if cs is not None:
-                r["c"] = cs[i].tolist()
-            items.append(_Item(f"latent{i:04d}", lat["z"][i], None, None if cs is None else cs[i], r))
-        else:
-            r["ws"] = lat["ws"][i].tolist()
-            items.append(_Item(f"latent{i:04d}", None, lat["ws"][i], None, r))
-    return items
+def parse_mix(specs: list[str], model: LoadedModel) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``SEED@LAYERS`` (layers ``0-3,8`` or coarse/middle/fine), one per source -> ``(mix_seeds, mixing)``."""
+    if not specs:
+        return (), ()
+    if model.family not in ("stylegan2", "stylegan3"):
+        raise BigartError(f"--mix is style mixing for StyleGAN; {model.path.name} is a {model.family} model")
+    num_ws = model.generator.num_ws
+    sources = [0] * num_ws
+    seeds = []
+    for k, text in enumerate(specs, start=1):
+        seed, sep, layers = text.partition("@")
+        try:
+            if not sep or not seed.strip().isdigit():
+                raise ValueError("expected SEED@LAYERS, e.g. 42@0-3 or 42@fine")
+            name = layers.strip()
+            chosen = preset_layers(name, num_ws, model.family) if name in ("coarse", "middle", "fine") else None
+            chosen = chosen if chosen is not None else parse_layers(name, num_ws)
+        except ValueError as e:
+            raise BigartError(f"--mix {text!r}: {e}") from e
+        seeds.append(int(seed))
+        for layer in chosen:
+            sources[layer] = k
+    return tuple(seeds), tuple(sources)
 
 
-def _synthesize(engine: Engine, batch: list[_Item], spec: RenderSpec) -> np.ndarray:
-    if engine.model.family == "biggan":
-        return engine.biggan(np.stack([it.z for it in batch]), np.stack([it.c for it in batch]), spec.psi)
-    if batch[0].z is not None:
-        c = None if batch[0].c is None else np.stack([it.c for it in batch])
-        ws = engine.map(np.stack([it.z for it in batch]), c, psi=spec.psi, cutoff=spec.cutoff)
-    else:
-        w_avg = engine.g.mapping.w_avg.detach().cpu().numpy()
-        ws = truncate(np.stack([it.ws for it in batch]), w_avg, spec.psi, spec.cutoff)
-    return engine.synthesize(ws, noise_mode=spec.noise_mode)
-
-
-def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
-    """Render every seed or latent of ``spec`` into ``spec.out``; returns the PNG paths written."""
-    progress = progress or Progress()
-    if spec.noise_mode not in NOISE_MODES:
-        raise BigartError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {spec.noise_mode!r}")
-    if (spec.seeds is None) == (spec.latents is None):
-        raise BigartError("give either seeds or a latents file")
-    model = load_model(spec.model)  # on the CPU; the engine moves it where it runs
+def _check(spec: RenderSpec, model: LoadedModel) -> None:
     if model.family not in RENDERABLE:
         raise BigartError(f"{model.path.name} is a {model.family} model: use 'bigart translate' for image translation")
+    if spec.noise_mode not in NOISE_MODES:
+        raise BigartError(f"noise mode must be one of {', '.join(NOISE_MODES)}, got {spec.noise_mode!r}")
     if model.family == "biggan":
         if spec.cutoff is not None:
             raise BigartError("--cutoff applies to StyleGAN models; BigGAN's truncation is --psi alone")
@@ -193,25 +152,134 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
             raise BigartError(f"BigGAN's truncation (--psi) must be in (0, 1], got {spec.psi}")
     elif spec.cutoff is not None and not 0 <= spec.cutoff <= model.generator.num_ws:
         raise BigartError(f"--cutoff must be in 0..{model.generator.num_ws} for this model, got {spec.cutoff}")
-    engine = Engine(model, spec.backend, spec.device)
-    items = _items(spec, model)
+
+
+def plan(spec: RenderSpec, model: LoadedModel) -> list[tuple[str, RenderRequest]]:
+    """``(file stem, request)`` batches: one request per batch of seeds or latent rows."""
+    _check(spec, model)
+    g = model.generator
+    mix_seeds, mixing = parse_mix(spec.mix, model)
+    common = {
+        "psi": spec.psi,
+        "cutoff": spec.cutoff,
+        "noise_mode": spec.noise_mode,
+        "directions": parse_directions(spec.directions, model),
+        "mix_seeds": mix_seeds,
+        "mixing": mixing,
+    }
+    size = max(1, spec.batch_size)
+    if spec.latents is None:
+        seeds = list(spec.seeds or [])
+        cw = class_weights(model, spec.class_spec)
+        return [
+            (f"seed{seeds[i]:04d}", RenderRequest(seeds=tuple(seeds[i : i + size]), class_weights=cw, **common))
+            for i in range(0, len(seeds), size)
+        ]
+    if model.family == "biggan":
+        lat = load_latents(spec.latents, z_dim=g.z_dim, c_dim=num_classes(model))
+        if lat.z is None:
+            raise BigartError(f"{Path(spec.latents).name}: BigGAN has no w space: give 'z' [N, {g.z_dim}] (and 'c')")
+    else:
+        lat = load_latents(spec.latents, g.z_dim, g.w_dim, g.num_ws, num_classes(model))
+    out = []
+    if lat.c is not None:  # a class vector per row: one request each
+        for i in range(len(lat)):
+            cw = tuple((int(j), float(lat.c[i, j])) for j in np.flatnonzero(lat.c[i]))
+            req = RenderRequest(z=FrozenArray.of(lat.z[i : i + 1]), class_weights=cw, **common)
+            out.append((f"latent{i:04d}", req))
+        return out
+    cw = class_weights(model, spec.class_spec) if lat.z is not None else ()
+    for i in range(0, len(lat), size):
+        if lat.z is not None:
+            req = RenderRequest(z=FrozenArray.of(lat.z[i : i + size]), class_weights=cw, **common)
+        else:
+            req = RenderRequest(ws=FrozenArray.of(lat.ws[i : i + size]), **common)
+        out.append((f"latent{i:04d}", req))
+    return out
+
+
+def split(request: RenderRequest) -> list[RenderRequest]:
+    """The one-image requests a batch request is made of (what each image's recipe holds)."""
+    if request.seeds:
+        return [replace(request, seeds=(s,)) for s in request.seeds]
+    if request.z is not None:
+        return [replace(request, z=FrozenArray.of(row[None])) for row in request.z.numpy()]
+    if request.ws is not None:
+        return [replace(request, ws=FrozenArray.of(row[None])) for row in request.ws.numpy()]
+    return [request]
+
+
+def _names(stem: str, request: RenderRequest) -> list[str]:
+    if request.seeds:
+        return [f"seed{s:04d}" for s in request.seeds]
+    start = int(stem.removeprefix("latent"))
+    return [f"latent{start + i:04d}" for i in range(request.batch)]
+
+
+def model_for_recipe(recipe: Recipe, model_path: str | None) -> LoadedModel:
+    """The model a recipe names: ``model_path`` if given, else the path it records; refused if the hash differs."""
+    path = model_path or recipe.model.path
+    if not path or not Path(path).exists():
+        raise RecipeError(
+            f"this recipe needs model {recipe.model.file or '?'} (sha256 {recipe.model.sha256[:12]}...): "
+            f"pass --model FILE"
+        )
+    model = load_model(path)
+    if model.sha256 != recipe.model.sha256:
+        raise RecipeError(
+            f"{Path(path).name} is not the recipe's model: sha256 {model.sha256[:12]}... "
+            f"!= {recipe.model.sha256[:12]}... ({recipe.model.file})"
+        )
+    return model
+
+
+def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
+    """Render every seed, latent or the recipe of ``spec`` into ``spec.out``; returns the PNG paths written."""
+    progress = progress or Progress()
+    given = [name for name in ("seeds", "latents", "recipe") if getattr(spec, name) is not None]
+    if len(given) != 1:
+        raise BigartError("give one of seeds, a latents file or a recipe")
     out = Path(spec.out)
+    if spec.recipe is not None:
+        data = read_recipe_data(spec.recipe)
+        if "image" in (data.get("request") or {}):
+            raise BigartError(f"{Path(spec.recipe).name} is a translation recipe: use 'bigart translate --recipe'")
+        source = load_recipe(spec.recipe)
+        model = model_for_recipe(source, spec.model)
+        backend = spec.backend or source.backend
+        batches = [(Path(spec.recipe).stem, source.exact_request())]
+        device = spec.device if spec.device != "cpu" else source.device
+    else:
+        if spec.model is None:
+            raise BigartError("give --model FILE")
+        model = load_model(spec.model)  # on the CPU; the engine moves it where it runs
+        batches = plan(spec, model)
+        backend, device = spec.backend or "torch", spec.device
+    engine = Engine(model, backend, device)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    progress.start(len(items), "render")
+    progress.start(sum(r.batch for _, r in batches), "render")
     try:
-        for i in range(0, len(items), max(1, spec.batch_size)):
+        ref = ModelRef.of(model)
+        for stem, request in batches:
             progress.check_aborted()
-            batch = items[i : i + max(1, spec.batch_size)]
-            imgs = _synthesize(engine, batch, spec)
-            pixels = to_uint8(imgs)
-            for it, img, px in zip(batch, imgs, pixels, strict=True):
-                png = out / f"{it.name}.png"
-                save_png(png, px, {**it.recipe, "backend": engine.backend, "provider": engine.provider})
+            images = engine.generate(request)
+            pixels = to_uint8(images)
+            size = request.batch
+            if spec.recipe is not None:  # one image, maybe rendered as a repeated batch (see Recipe.exact_request)
+                names, ones, images, pixels = [stem], [source.request], images[:1], pixels[:1]
+            else:
+                names, ones = _names(stem, request), split(request)
+            for name, one, img, px in zip(names, ones, images, pixels, strict=True):
+                recipe = Recipe(
+                    ref, one, engine.backend, engine.device, engine.precision, engine.provider, batch_size=size
+                )
+                png = out / f"{name}.png"
+                save_png(png, px, recipe.to_json())
                 if spec.npy:
-                    save_npy(out / f"{it.name}.npy", img)
+                    save_npy(out / f"{name}.npy", img)
                 written.append(png)
-            progress.advance(len(batch))
+            progress.advance(request.batch)
     finally:
         progress.close()
     return written

@@ -6,15 +6,14 @@ CHW output is written beside it. A bad input is named and skipped; the others st
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from bigart import __version__
 from bigart.engine.engine import Engine
 from bigart.engine.images import save_npy, save_png
+from bigart.engine.recipe import ImageRef, ModelRef, envelope, translation_json
 from bigart.engine.translate import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_OVERLAP,
@@ -84,6 +83,7 @@ def run(spec: TranslateSpec, progress: Progress | None = None) -> TranslateResul
     out.mkdir(parents=True, exist_ok=True)
     result = TranslateResult()
     used: set[str] = set()
+    ref = ModelRef.of(model)
     progress.start(len(spec.inputs), "translate")
     try:
         for src in spec.inputs:
@@ -103,18 +103,11 @@ def run(spec: TranslateSpec, progress: Progress | None = None) -> TranslateResul
                 progress.advance()
                 continue
             name = _out_name(Path(src).stem, used)
-            recipe = {
-                "bigart": __version__,
-                "model": {"sha256": model.sha256, "file": model.path.name, "family": model.family},
-                "input": {"file": Path(src).name, "sha256": hashlib.sha256(Path(src).read_bytes()).hexdigest()},
-                "direction": spec.direction,
-                "tile": spec.tile,
-                "overlap": spec.overlap,
-                "working_size": spec.working_size,
-                "backend": backend,
-                "provider": f"torch-{spec.device}" if backend == "torch" else engine.provider,
-                "device": spec.device,
-            }
+            request = translation_json(
+                ref, ImageRef.of(src), spec.direction, spec.tile, spec.overlap, spec.working_size
+            )
+            provider = f"torch-{spec.device}" if backend == "torch" else engine.provider
+            recipe = envelope(ref, request, backend, spec.device, "fp32", provider)
             png = out / f"{name}.png"
             save_png(png, to_pixels(y, image.alpha), recipe)
             if spec.npy:

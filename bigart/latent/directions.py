@@ -414,6 +414,21 @@ class Directions:
         out[..., idx, :] = (out[..., idx, :].astype(np.float64) + delta).astype(dtype)
         return out
 
+    def layered(self, key: int | str, num_ws: int | None = None) -> np.ndarray:
+        """Direction ``key`` as the offset it applies: float32 ``[D]`` when it acts on every layer (or in z), else
+        ``[num_ws, D]`` with zeros outside its ``layers``."""
+        v = self.vectors[self.index(key)]
+        if self.layers is None:
+            return v.copy()
+        if num_ws is None or self.layers.stop > num_ws:
+            raise ValueError(
+                f"these directions act on layers {self.layers.start}..{self.layers.stop - 1}: "
+                f"give num_ws (the generator has {num_ws})"
+            )
+        out = np.zeros((num_ws, self.dim), np.float32)
+        out[self.layers.start : self.layers.stop] = v
+        return out
+
     # -- files ---------------------------------------------------------------------------------------------------
 
     def header(self) -> dict[str, Any]:

@@ -225,9 +225,22 @@ def truncation_statistics(means: Tensor, variances: Tensor, truncation: float) -
     return means[i] * coef + means[j] * (1 - coef), variances[i] * coef + variances[j] * (1 - coef)
 
 
+def _statistics(norm: nn.Module, x: Tensor, truncation: float) -> tuple[Tensor, Tensor]:
+    """The batch's own mean and (biased) variance per channel while training (``batch_stats``), else the stored
+    statistics for ``truncation``."""
+    if norm.batch_stats:
+        return x.mean(dim=(0, 2, 3)), x.var(dim=(0, 2, 3), unbiased=False)
+    return truncation_statistics(norm.running_means, norm.running_vars, truncation)
+
+
 class ConditionalNorm(nn.Module):
     """Batch norm with fixed statistics chosen by truncation and a class/noise-conditional gain and bias:
-    ``(x - mean) / sqrt(var + eps) * (1 + scale(cond)) + offset(cond)``."""
+    ``(x - mean) / sqrt(var + eps) * (1 + scale(cond)) + offset(cond)``.
+
+    ``batch_stats = True`` (set by the trainer) normalises with each batch's statistics instead, as in training;
+    the per-truncation tables are then filled afterwards ("standing statistics")."""
+
+    batch_stats = False
 
     def __init__(self, channels: int, cond_dim: int, n_stats: int, eps: float) -> None:
         super().__init__()
@@ -238,14 +251,17 @@ class ConditionalNorm(nn.Module):
         self.offset = SNLinear(cond_dim, channels, bias=False)
 
     def forward(self, x: Tensor, cond: Tensor, truncation: float) -> Tensor:
-        mean, var = truncation_statistics(self.running_means, self.running_vars, truncation)
+        mean, var = _statistics(self, x, truncation)
         gain = 1 + self.scale(cond)[:, :, None, None]
         bias = self.offset(cond)[:, :, None, None]
         return (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps) * gain + bias
 
 
 class OutputNorm(nn.Module):
-    """The last batch norm: statistics chosen by truncation, a learned per-channel affine, no conditioning."""
+    """The last batch norm: statistics chosen by truncation, a learned per-channel affine, no conditioning
+    (``batch_stats`` as for :class:`ConditionalNorm`)."""
+
+    batch_stats = False
 
     def __init__(self, channels: int, n_stats: int, eps: float) -> None:
         super().__init__()
@@ -256,6 +272,10 @@ class OutputNorm(nn.Module):
         self.register_buffer("running_vars", torch.ones(n_stats, channels))
 
     def forward(self, x: Tensor, truncation: float) -> Tensor:
+        if self.batch_stats:
+            mean, var = _statistics(self, x, truncation)
+            x = (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps)
+            return x * self.weight[None, :, None, None] + self.bias[None, :, None, None]
         mean, var = truncation_statistics(self.running_means, self.running_vars, truncation)
         return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
 

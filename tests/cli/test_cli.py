@@ -69,10 +69,11 @@ def test_render_seeds_writes_pngs_with_recipes(tmp_path, model_file):
     expected = np.clip(arr.transpose(1, 2, 0) * 127.5 + 128, 0, 255).astype(np.uint8)
     assert png.shape == (16, 16, 3) and np.array_equal(png, expected)
     recipe = read_recipe(out / "seed0007.png")
-    assert recipe["seed"] == 7 and recipe["psi"] == 0.7 and recipe["cutoff"] == 4
-    assert recipe["noise_mode"] == "const" and recipe["backend"] == "torch" and recipe["class"] is None
+    req = recipe["request"]
+    assert req["seeds"] == [7] and req["psi"] == 0.7 and req["cutoff"] == 4 and "class_weights" not in req
+    assert req["noise_mode"] == "const" and recipe["backend"] == "torch"
     assert recipe["model"]["sha256"] == load_model(path).sha256
-    assert "bigart" in recipe
+    assert recipe["format"] == "bigart.recipe" and recipe["version"] == 1
 
 
 def test_render_latents(tmp_path, model_file):
@@ -107,7 +108,7 @@ def test_render_latents(tmp_path, model_file):
         outs[name] = np.load(out / "latent0001.npy")
     np.testing.assert_allclose(outs["z"], outs["w"], atol=1e-5)
     np.testing.assert_allclose(outs["z"], outs["ws"], atol=1e-5)
-    assert len(read_recipe(tmp_path / "out_ws" / "latent0000.png")["ws"]) == g.num_ws
+    assert len(read_recipe(tmp_path / "out_ws" / "latent0000.png")["request"]["ws"][0]) == g.num_ws
 
 
 def test_inspect_json_and_text(model_file, capsys):
@@ -201,7 +202,7 @@ def test_conditional_model_needs_class(tmp_path, tiny_sg2, capsys):
         == 0
     )
     recipe = read_recipe(tmp_path / "o" / "seed0000.png")
-    assert recipe["class"] == "2" and recipe["class_weights"] == {"2": 1.0}
+    assert recipe["request"]["class_weights"] == [[2, 1.0]]
 
 
 def test_expected_errors_exit_nonzero_without_traceback(tmp_path):
@@ -263,8 +264,8 @@ def test_render_biggan_seeds_classes_and_latents(tmp_path):
         ref = g(torch.from_numpy(truncated_z(3, 8, 0.4)), c, 0.4)[0]
     np.testing.assert_allclose(np.load(out / "seed0003.npy"), ref.numpy(), atol=1e-5)
     recipe = read_recipe(out / "seed0003.png")
-    assert recipe["class_weights"] == pytest.approx({"207": 0.7, "281": 0.3})
-    assert recipe["model"]["family"] == "biggan" and recipe["noise_mode"] is None
+    assert dict(recipe["request"]["class_weights"]) == pytest.approx({207: 0.7, 281: 0.3})
+    assert recipe["model"]["family"] == "biggan"
     # the same image from a latents file with a dense class vector
     np.savez(tmp_path / "lat.npz", z=truncated_z(3, 8, 0.4), c=c.numpy())
     assert (

@@ -309,6 +309,21 @@ def test_missing_cuda_library_is_named(tmp_path, tiny_sg2, monkeypatch):
     assert e.provider == "CPUExecutionProvider" and "libcudart" in e.describe()["warnings"][0]
 
 
+def test_cuda_library_names_follow_the_onnxruntime_build():
+    """onnxruntime-gpu 1.2x links CUDA 12, 1.3x CUDA 13 (seen on an H100 with 1.31.1: cuda_version '13.0')."""
+    assert onnx_backend.cuda_libraries("12.8", "linux") == (
+        "libcudart.so.12",
+        "libcublasLt.so.12",
+        "libcublas.so.12",
+        "libcufft.so.11",
+        "libcudnn.so.9",
+    )
+    linux13 = onnx_backend.cuda_libraries("13.0", "linux")
+    assert linux13[0] == "libcudart.so.13" and linux13[3] == "libcufft.so.12"
+    assert onnx_backend.cuda_libraries("13.0", "win32")[0] == "cudart64_13.dll"
+    assert onnx_backend.cuda_libraries()[0].startswith("libcudart.so.")  # this build, whatever it is
+
+
 def test_cuda_provider_options_and_iobinding_path(tmp_path, tiny_sg2, monkeypatch):
     monkeypatch.setattr(onnx_backend, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
     providers, reason = onnx_backend.providers_for("cuda:1")

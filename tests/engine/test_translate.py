@@ -167,7 +167,7 @@ def test_translate_cli_batch_skips_bad_inputs(tmp_path, capsys):
     # quantised as tensor2im: (x + 1) / 2 * 255, truncated
     assert np.array_equal(result[..., :3], ((np.clip(arr, -1, 1).transpose(1, 2, 0) + 1) / 2 * 255).astype(np.uint8))
     recipe = read_recipe(out / "photo.png")
-    assert recipe["direction"] == "BtoA" and recipe["input"]["file"] == "photo.png"
+    assert recipe["request"]["direction"] == "BtoA" and recipe["request"]["image"]["file"] == "photo.png"
     assert not (out / "broken.png").exists()
 
 

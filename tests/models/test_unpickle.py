@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import collections
+import importlib
 import os
 import pickle
 import shlex
@@ -275,7 +276,9 @@ def _payload(kind: str, marker: Path, evil_thing=None) -> tuple[_Call, str]:
     if kind == "exec":
         return _Call(builtins.exec, code), "builtins.exec"
     if kind == "getattr":
-        system = _Call(getattr, _Call(builtins.__import__, "os"), "system")
+        # importlib.import_module, not builtins.__import__: PySide6 (loaded by pytest-qt) replaces the latter with
+        # a function that pickles under another name, which a fresh interpreter cannot find
+        system = _Call(getattr, _Call(importlib.import_module, "os"), "system")
         return _Call(system, f"touch {shlex.quote(str(marker))}"), "builtins.getattr"
     if kind == "unknown":
         return _Call(evil_thing, str(marker)), "mypkg.evil.Thing"

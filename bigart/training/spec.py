@@ -1,0 +1,129 @@
+"""What a training run is asked to do (``TrainSpec``, a JSON-able dataclass) and what it reports (``TrainResult``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bigart.errors import BigartError
+
+FAMILIES = ("stylegan2", "biggan", "cyclegan")
+PRECISIONS = ("fp32", "bf16", "fp16")
+AUGMENTS = ("ada", "fixed", "none")
+
+# Fields a resumed run may take from the new spec; everything else comes from the checkpoint, so the run is the same.
+RESUME_OVERRIDES = ("out", "data", "data_b", "steps", "sample_every", "checkpoint_every", "export", "resume", "license")
+
+
+@dataclass
+class TrainSpec:
+    """One training or fine-tuning run. ``None`` means the family's default (see the loop's documentation)."""
+
+    family: str
+    data: str
+    out: str
+    data_b: str | None = None  # CycleGAN: domain B (else data/trainA and data/trainB)
+    paired: bool = False  # CycleGAN: pair A and B images by file name
+    base: str | None = None  # model (or bigart training checkpoint) to fine-tune; None trains from scratch
+    resolution: int | None = None  # from the base model when fine-tuning StyleGAN2/BigGAN
+    steps: int = 1000
+    batch: int = 8
+    lr_g: float | None = None
+    lr_d: float | None = None
+    loss: str = "logistic"  # BigGAN: 'logistic' or 'hinge'
+    r1_gamma: float | None = None  # None: 0.0002 * resolution^2 / batch (logistic), 0 (hinge)
+    r1_interval: int = 16
+    pl_weight: float = 2.0  # StyleGAN2 path-length regularisation (0: off)
+    pl_interval: int = 4
+    style_mixing: float = 0.9  # StyleGAN2 mixing probability
+    augment: str = "ada"  # 'ada' (adaptive p), 'fixed' (p = aug_p), 'none'
+    aug_p: float = 0.0
+    aug_target: float = 0.6
+    aug_interval: int = 4
+    aug_speed_kimg: float = 100.0
+    augmentations: list[str] = field(default_factory=lambda: ["color", "translation", "cutout"])
+    mirror: bool = True
+    ema_kimg: float | None = None  # half-life of the generator average in thousands of images
+    ema_rampup: float | None = None  # None: 0.05 from scratch, off when fine-tuning
+    freeze_d: int = 0  # fine-tuning: freeze the first K discriminator blocks (from the image side)
+    g_config: dict[str, Any] | None = None  # overrides of the generator configuration (from scratch)
+    d_config: dict[str, Any] | None = None  # overrides of the discriminator configuration
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5
+    lambda_paired: float = 0.0
+    pool_size: int = 50
+    class_index: int = 0  # class used for unlabelled data on a class-conditional model
+    sample_every: int = 100
+    checkpoint_every: int = 500
+    num_samples: int = 16
+    seed: int = 0
+    precision: str = "fp32"  # 'fp32', 'bf16' (autocast, CPU or CUDA), 'fp16' (autocast, CUDA)
+    device: str = "cpu"
+    resume: bool = False
+    export: str | None = None  # write the generator average as a bigart .safetensors at the end
+    license: str | None = None  # license note for a model trained from scratch
+    cache_dir: str | None = None  # decoded-image cache (default: OUT/cache)
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise BigartError(f"family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
+        if self.precision not in PRECISIONS:
+            raise BigartError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.augment not in AUGMENTS:
+            raise BigartError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
+        if self.loss not in ("logistic", "hinge"):
+            raise BigartError(f"loss must be 'logistic' or 'hinge', got {self.loss!r}")
+        if self.loss == "hinge" and self.family != "biggan":
+            raise BigartError("the hinge loss is offered for BigGAN only")
+        if self.steps < 0 or self.batch < 1:
+            raise BigartError(f"need steps >= 0 and batch >= 1, got steps={self.steps}, batch={self.batch}")
+        for name in ("sample_every", "checkpoint_every", "r1_interval", "pl_interval", "aug_interval"):
+            if getattr(self, name) < 1:
+                raise BigartError(f"{name} must be at least 1")
+        if self.freeze_d < 0:
+            raise BigartError("freeze_d must be >= 0")
+        if self.base is None and self.resolution is None and not self.resume:
+            raise BigartError("training from scratch needs a resolution (or a base model to fine-tune)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainSpec:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise BigartError(f"unknown training spec keys: {', '.join(unknown)}")
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise BigartError(f"training spec: {e}") from e
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> TrainSpec:
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise BigartError(f"{path}: not a readable JSON training spec ({e})") from e
+        if not isinstance(d, dict):
+            raise BigartError(f"{path}: a training spec is a JSON object")
+        return cls.from_dict(d)
+
+
+@dataclass
+class TrainResult:
+    """Where a run ended: steps done, images seen, wall time, the files written, the last losses."""
+
+    out: Path
+    step: int
+    images_seen: int
+    seconds: float
+    checkpoint: Path
+    export: Path | None = None
+    losses: dict[str, float] = field(default_factory=dict)
+    aborted: bool = False
+    resumed_from: int | None = None

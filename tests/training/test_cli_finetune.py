@@ -1,0 +1,38 @@
+"""``bigart finetune``: a spec file with flags over it, resuming from the run folder alone, errors as one line."""
+
+from __future__ import annotations
+
+import json
+
+from bigart.cli import main
+from bigart.engine.images import read_recipe
+from bigart.models import load_model
+from bigart.training.checkpoint import load_checkpoint
+
+
+def test_finetune_spec_flags_resume_and_export(tmp_path, tiny_spec, capsys):
+    spec = tiny_spec("cyclegan", tmp_path / "ignored")
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec.to_dict()))
+    out = tmp_path / "run"
+    assert main(["finetune", str(spec_file), "--out", str(out), "--steps", "2", "--sample-every", "1", "-q"]) == 0
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 2
+    recipe = read_recipe(out / "samples" / "step-000001.png")
+    assert recipe["kind"] == "training-sample" and recipe["step"] == 1 and recipe["family"] == "cyclegan"
+    model = tmp_path / "m.safetensors"
+    assert main(["finetune", "--out", str(out), "--resume", "--steps", "3", "--export", str(model)]) == 0
+    printed = capsys.readouterr().out
+    assert "trained to step 3 (12 images)" in printed and str(model) in printed
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 3
+    assert load_model(model).family == "cyclegan"
+    assert json.loads((out / "spec.json").read_text())["steps"] == 3
+
+
+def test_finetune_errors_are_one_line(tmp_path, capsys):
+    assert main(["finetune", "--family", "stylegan2", "--out", str(tmp_path)]) == 1
+    assert "--data" in capsys.readouterr().err
+    assert main(["finetune", "--family", "stylegan2", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    assert "resolution" in capsys.readouterr().err
+    args = ["finetune", "--family", "stylegan2", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main([*args, "--resolution", "16"]) == 1
+    assert "no images found" in capsys.readouterr().err

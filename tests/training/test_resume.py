@@ -1,0 +1,95 @@
+"""N steps in one go equal N/2 steps, a stop, and N/2 more after resuming: bit for bit, for every family."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bigart.jobs.progress import Aborted, Progress
+from bigart.training.checkpoint import load_checkpoint
+from bigart.training.loop import train
+
+FAMILIES = ["stylegan2", "biggan", "cyclegan"]
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    for net in ("G", "G_ema", "D"):
+        assert a[net].keys() == b[net].keys()
+        for k in a[net]:
+            assert torch.equal(a[net][k], b[net][k]), f"{net}.{k} differs"
+    for opt in ("opt_G", "opt_D"):
+        for i, sa in a[opt]["state"].items():
+            for k, v in sa.items():
+                assert torch.equal(torch.as_tensor(v), torch.as_tensor(b[opt]["state"][i][k])), f"{opt} {i} {k}"
+    assert a["augment"] == b["augment"]
+    assert a["order"] == b["order"]
+    assert (a["step"], a["images_seen"]) == (b["step"], b["images_seen"])
+    for ra, rb in zip(a["ranks"], b["ranks"], strict=True):
+        assert ra["weights_sha256"] == rb["weights_sha256"]
+        for pool in ("pool_a", "pool_b"):
+            if pool in ra:
+                assert torch.equal(ra[pool]["images"], rb[pool]["images"])
+                assert torch.equal(ra[pool]["rng"], rb[pool]["rng"])
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_resume_is_exact(family, tmp_path, tiny_spec, deterministic):
+    straight = train(tiny_spec(family, tmp_path / "straight", steps=4))
+    first = train(tiny_spec(family, tmp_path / "split", steps=2))
+    assert first.step == 2 and first.resumed_from is None
+    second = train(tiny_spec(family, tmp_path / "split", steps=4, resume=True))
+    assert second.resumed_from == 2 and second.step == 4 and straight.step == 4
+    a = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
+    b = load_checkpoint(tmp_path / "split" / "checkpoint.pt")
+    assert_same_state(a, b)
+    # the run really trained: the weights moved, and the augmentation probability was adapted (GAN families)
+    g0 = load_checkpoint(tmp_path / "split" / "checkpoint.pt")["G"]
+    assert straight.losses == second.losses
+    assert any(v.is_floating_point() for v in g0.values())
+    if family != "cyclegan":
+        assert a["augment"]["p"] != 0.3
+    rows = [json.loads(line) for line in (tmp_path / "split" / "progress.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    straight_rows = [json.loads(x) for x in (tmp_path / "straight" / "progress.jsonl").read_text().splitlines()]
+    for r, s in zip(rows, straight_rows, strict=True):
+        assert {k: v for k, v in r.items() if k != "sec_per_step"} == {
+            k: v for k, v in s.items() if k != "sec_per_step"
+        }
+
+
+class CancelAt(Progress):
+    """Cancels (as a front end's Cancel button would) once ``n`` images were reported."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def advance(self, n: int = 1) -> None:
+        super().advance(n)
+        if self.done >= self.n:
+            self.abort()
+
+
+def test_cancel_stops_within_a_step_and_resumes_exactly(tmp_path, tiny_spec, deterministic):
+    straight = train(tiny_spec("stylegan2", tmp_path / "straight", steps=4))
+    with pytest.raises(Aborted):
+        train(tiny_spec("stylegan2", tmp_path / "cancelled", steps=4), CancelAt(4))  # 4 images = 1 step
+    state = load_checkpoint(tmp_path / "cancelled" / "checkpoint.pt")
+    assert state["step"] == 1
+    resumed = train(tiny_spec("stylegan2", tmp_path / "cancelled", steps=4, resume=True))
+    assert resumed.step == 4
+    assert_same_state(
+        load_checkpoint(tmp_path / "straight" / "checkpoint.pt"),
+        load_checkpoint(tmp_path / "cancelled" / "checkpoint.pt"),
+    )
+    assert straight.losses == resumed.losses
+
+
+def test_a_run_folder_is_not_overwritten_without_resume(tmp_path, tiny_spec):
+    from bigart.errors import BigartError
+
+    train(tiny_spec("stylegan2", tmp_path / "run", steps=1))
+    with pytest.raises(BigartError, match="--resume"):
+        train(tiny_spec("stylegan2", tmp_path / "run", steps=2))
