@@ -214,7 +214,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "emoji":
         from bigart.training.emoji import prepare_emoji
 
-        m = prepare_emoji(args.out, args.size, args.fixture_per_class, _progress_bar(args.quiet))
+        bar = _progress_bar(args.quiet)
+        m = prepare_emoji(args.out, args.size, args.fixture_per_class, bar, train_view=not args.no_train_view)
         if not args.quiet:
             per_style = ", ".join(f"{s} {sum(m['counts'][s].values())}" for s in m["styles"])
             only = ", ".join(f"{s} only {sum(m['skipped'][f'only_{s}'].values())}" for s in m["styles"])
@@ -266,6 +267,7 @@ def _add_data_and_evaluate(sub) -> None:
     d.add_argument("--out", required=True, help="output folder: OUT/<style>/<Category>/<code>.png")
     d.add_argument("--size", type=int, default=64, help="pixels (default 64; above 64 renders SVGs with resvg-py)")
     d.add_argument("--fixture-per-class", type=int, help="keep only N emoji per category (a small test fixture)")
+    d.add_argument("--no-train-view", action="store_true", help="skip OUT/train/ (the emoji not held out)")
     d.add_argument("-q", "--quiet", action="store_true")
     d.set_defaults(func=_cmd_data)
     d = data.add_parser("classifier", help="train the emoji-category classifier on a prepared emoji folder")

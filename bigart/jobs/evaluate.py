@@ -111,9 +111,7 @@ def _class_map(model: LoadedModel, clf: Classifier | None, notes: list[str]) -> 
     return None
 
 
-def _generate(
-    engine: Engine, model: LoadedModel, spec: EvaluateSpec, classes: np.ndarray | None, progress: Progress
-) -> np.ndarray:
+def _generate(engine: Engine, spec: EvaluateSpec, classes: np.ndarray | None, progress: Progress) -> np.ndarray:
     """``spec.samples`` images from seeds ``spec.seed, ...``; with ``classes``, image i shows class ``classes[i]``."""
     out = []
     for start in range(0, spec.samples, spec.batch_size):
@@ -186,7 +184,7 @@ def _evaluate_gan(model, engine, spec, data, clf, notes, progress) -> dict[str, 
     classes = None if not n_cls else np.arange(spec.samples) % n_cls
     progress.start(spec.samples, "generate")
     try:
-        generated = _generate(engine, model, spec, classes, progress)
+        generated = _generate(engine, spec, classes, progress)
     finally:
         progress.close()
     report: dict[str, Any] = {

@@ -57,6 +57,7 @@ HELD_OUT_FRACTION = 0.1
 SPLIT_SEED = 0
 MAX_MEMBER_BYTES = 256 << 20  # a package file larger than this is refused (decompression bombs)
 MANIFEST_FORMAT = "bigart-emoji"
+TRAIN_VIEW = "train"  # OUT/train/<style>/<Category>/: the emoji that are not held out
 
 LICENSES = {
     "noto": {
@@ -443,12 +444,14 @@ def prepare_emoji(
     per_class: int | None = None,
     progress: ProgressLike | None = None,
     tarballs: Mapping[str, str | os.PathLike] | None = None,
+    train_view: bool = True,
 ) -> dict[str, Any]:
     """Build the emoji data set in ``out`` and return its manifest.
 
     ``size`` up to 64 uses the 64 px PNGs, larger sizes the SVGs. ``per_class`` keeps only that many emoji per
     category, spread evenly over it (a small fixture). ``tarballs`` maps the package specs of
-    :func:`fetch_packages` to tarballs already on disk; without it they are fetched with npm.
+    :func:`fetch_packages` to tarballs already on disk; without it they are fetched with npm. ``train_view`` also
+    writes ``OUT/train/``: the same layout without the held-out emoji, for training.
     """
     progress = progress or SilentProgress()
     if not 8 <= size <= 1024:
@@ -464,7 +467,7 @@ def prepare_emoji(
         if tarballs is None:
             tarballs = fetch_packages(size, work / "npm")
         table, sources, versions, mit = _open_packages(size, {k: Path(v) for k, v in tarballs.items()}, work)
-        return _write_set(out, size, per_class, table, sources, versions, mit, progress)
+        return _write_set(out, size, per_class, table, sources, versions, mit, progress, train_view)
 
 
 def _check_out(out: Path, size: int, per_class: int | None) -> None:
@@ -529,7 +532,7 @@ def _open_packages(size: int, tarballs: Mapping[str, Path], work: Path):
     return read_emoji_table(emoji_json), sources, versions, mit
 
 
-def _write_set(out, size, per_class, table, sources, versions, mit, progress) -> dict[str, Any]:
+def _write_set(out, size, per_class, table, sources, versions, mit, progress, train_view) -> dict[str, Any]:
     categories = category_order(e.category for e in table)
     folders = {c: class_folder(c) for c in categories}
     if len(set(folders.values())) != len(folders):
@@ -599,9 +602,28 @@ def _write_set(out, size, per_class, table, sources, versions, mit, progress) ->
         },
         "files_sha256": digest.hexdigest(),
     }
+    if train_view:
+        held_set = set(held)
+        _write_train_view(out, [rel for rel in files if PurePosixPath(rel).stem not in held_set])
+        manifest["train_view"] = f"{TRAIN_VIEW}/<style>/<Category>/: the emoji not held out (hard links), to train on"
     _write_text(out / "NOTICE", _notice(size, versions, mit))
     _write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def _write_train_view(out: Path, files: list[str]) -> None:
+    """``OUT/train/<style>/<Category>/<code>.png`` for every file not held out: hard links (copies where the file
+    system has none), so that a training run pointed at ``OUT/train/noto`` never sees a held-out emoji."""
+    root = out / TRAIN_VIEW
+    if root.exists():
+        shutil.rmtree(root)
+    for rel in files:
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(out / rel, target)
+        except OSError:
+            shutil.copyfile(out / rel, target)
 
 
 # --------------------------------------------------------------------------------------------------------------

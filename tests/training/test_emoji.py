@@ -198,7 +198,13 @@ def test_prepare_from_png_packages(tmp_path, png_tarballs):
     notice = (out / "NOTICE").read_text()
     assert "Cal Henderson" in notice and "Apache License" in notice and "CC-BY-4.0" in notice
     assert json.loads((out / "manifest.json").read_text()) == manifest
-    assert set(manifest["split"]["held_out"]) <= {u for u, _ in EMOJI_JSON}
+    held = manifest["split"]["held_out"]
+    assert set(held) <= {u for u, _ in EMOJI_JSON} and len(held) == 1  # one of the two smileys
+    # OUT/train/: the same layout without the held-out emoji, as hard links
+    train = sorted(p.relative_to(out / "train") for p in (out / "train").rglob("*.png"))
+    every = sorted(p.relative_to(out) for p in out.glob("*/*/*.png"))
+    assert train == [p for p in every if p.stem not in held] and len(train) == 8
+    assert (out / "train" / train[0]).stat().st_ino == (out / train[0]).stat().st_ino
     # a second run gives the same bytes; a smaller size is resized from the 64 px images
     again = prepare_emoji(out, 64, tarballs=png_tarballs)  # over its own earlier run
     assert again["files_sha256"] == manifest["files_sha256"]
