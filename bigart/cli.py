@@ -458,6 +458,60 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--export", metavar="FILE.safetensors", help="write the trained generator as a bigart model file")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_finetune)
+
+    s = sub.add_parser(
+        "export",
+        help="export image series, contact sheets, sweeps, mixing figures, walks (GIF/MP4), translated folders",
+        description="Run an export spec (JSON), or make one from flags. Resumable: finished files are skipped. "
+        "Several processes: torchrun --nproc_per_node N -m bigart export SPEC.json",
+    )
+    s.add_argument("spec", nargs="?", help="an export spec (.json); flags given as well override its keys")
+    s.add_argument(
+        "--kind", help="seeds, grid, sweep, mixing, walk, classes or translate (default: from the flags, else seeds)"
+    )
+    s.add_argument("--model", help="model file")
+    s.add_argument("--out", help="output folder")
+    s.add_argument("--seeds", help="seed list, e.g. 0-99 or 0-9,12")
+    s.add_argument("--psi", type=float, help="truncation psi; BigGAN's truncation in (0, 1]")
+    s.add_argument("--cutoff", type=int, help="truncate only the first N layers of w")
+    s.add_argument("--noise-mode", dest="noise_mode", choices=["const", "random", "none"])
+    s.add_argument("--class", dest="class", help="class (index, name or mixture a:0.7,b:0.3) for conditional models")
+    s.add_argument("--direction", dest="directions", action="append", metavar="FILE:IDX=AMOUNT", help="as render")
+    s.add_argument("--mix", action="append", metavar="SEED@LAYERS", help="style mixing, as render")
+    s.add_argument("--grid", metavar="ROWSxCOLS", help="a contact sheet of the seeds, e.g. 4x4")
+    s.add_argument("--labels", action="store_true", default=None, help="label sheet cells with their seeds")
+    s.add_argument("--padding", type=int, help="pixels around sheet cells (default 2)")
+    s.add_argument("--sweep", metavar="FILE:IDX", help="sweep this direction from -AMOUNT to AMOUNT")
+    s.add_argument("--amount", type=float, help="sweep amount (default 3)")
+    s.add_argument("--steps", type=int, help="steps of a sweep or class blend (default 9)")
+    s.add_argument("--rows", dest="row_seeds", help="style mixing figure: row seeds (they keep the other layers)")
+    s.add_argument("--cols", dest="col_seeds", help="style mixing figure: column seeds (they give --layers)")
+    s.add_argument("--layers", help="style mixing layers: coarse, middle, fine or e.g. 0-3 (default coarse)")
+    s.add_argument("--keyframes", help="walk through seeds, .npz latents or recipe PNGs, e.g. 1,5,9 or a.png,7")
+    s.add_argument("--frames", type=int, help="frames of the walk (default 60)")
+    s.add_argument("--interp", choices=["linear", "slerp", "cubic"], help="walk interpolation (default slerp)")
+    s.add_argument("--easing", choices=["ease-in-out"], help="pause at each keyframe")
+    s.add_argument("--space", choices=["z", "w"], help="walk in z or (StyleGAN) w (default z)")
+    s.add_argument("--loop", action="store_true", default=None, help="walk back to the first keyframe, seamlessly")
+    s.add_argument("--class-a", dest="class_a", help="class blend: from this class ...")
+    s.add_argument("--class-b", dest="class_b", help="... to this class")
+    s.add_argument("--inputs", help="translate: a folder (recursive, sub-folders kept) or one image")
+    s.add_argument("--translate-direction", dest="direction", choices=["AtoB", "BtoA"])
+    s.add_argument("--tile", type=int, help="translate: tile size (0: never tile; default 512)")
+    s.add_argument("--overlap", type=int, help="translate: tile overlap (default 64)")
+    s.add_argument("--size", dest="working_size", type=int, help="translate: working resolution (long side)")
+    s.add_argument("--video", action="append", metavar="NAME.mp4|NAME.gif", help="animate the frames (repeatable)")
+    s.add_argument("--fps", type=float, help="frames per second (default 30)")
+    s.add_argument("--crf", type=int, help="MP4 quality, 0 lossless .. 51 worst (default 18)")
+    s.add_argument("--format", choices=["png", "jpg", "webp"], help="image format (default png)")
+    s.add_argument("--quality", type=int, help="JPEG/WebP quality 1..100 (default 95)")
+    s.add_argument("--backend", choices=["torch", "onnx"])
+    s.add_argument("--device", help="cpu, cuda or cuda:N")
+    s.add_argument("--batch", dest="batch_size", type=int, help="images per batch (default 8)")
+    s.add_argument("--writers", type=int, help="threads writing files while the next batch renders (default 2)")
+    s.add_argument("--write-spec", metavar="FILE", help="write the spec these flags make to FILE and stop")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_export)
     _add_data_and_evaluate(sub)
     return p
 
@@ -466,6 +520,63 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     from bigart.gui.app import launch  # Qt only here: every other command runs without it
 
     return launch(args.model, args.recipe, args.screenshot, args.image)
+
+
+# flag -> kind, when neither --kind nor the spec names one
+_EXPORT_KIND_OF = {
+    "grid": "grid",
+    "keyframes": "walk",
+    "sweep": "sweep",
+    "row_seeds": "mixing",
+    "col_seeds": "mixing",
+    "class_a": "classes",
+    "class_b": "classes",
+    "inputs": "translate",
+}
+_EXPORT_NOT_SPEC = {"spec", "write_spec", "quiet", "func", "command", "debug"}  # the other flags are spec keys
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import os
+
+    from bigart.jobs.export import ExportSpec, ExportSpecError, run
+
+    data = {}
+    if args.spec:
+        try:
+            data = json.loads(Path(args.spec).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ExportSpecError(f"{args.spec}: not a readable JSON spec ({e})") from e
+        if not isinstance(data, dict):
+            raise ExportSpecError(f"{args.spec}: an export spec is a JSON object")
+    flags = {k: v for k, v in vars(args).items() if k not in _EXPORT_NOT_SPEC and v is not None}
+    if flags.get("tile") == 0:
+        flags["tile"] = None
+    data.update(flags)
+    if "kind" not in data:
+        data["kind"] = next((kind for k, kind in _EXPORT_KIND_OF.items() if k in data), "seeds")
+    where = f"{args.spec}: " if args.spec and not flags else ""
+    try:
+        spec = ExportSpec.from_json(data)
+    except ExportSpecError as e:
+        raise ExportSpecError(f"{where}{e}") from e
+    if args.write_spec:
+        spec.save(args.write_spec)
+        if not args.quiet:
+            print(f"wrote {args.write_spec}: run it with 'bigart export {args.write_spec}'")
+        return 0
+    rank = int(os.environ.get("RANK", "0") or 0)
+    result = run(spec, _progress_bar(args.quiet or rank != 0))
+    for src, message in result.failed:
+        print(f"bigart: skipped {src}: {message}", file=sys.stderr)
+    if not args.quiet:
+        who = f"rank {rank}: " if result.world > 1 else ""
+        print(f"{who}wrote {len(result.written)} images to {spec.out} ({result.skipped} already done)")
+        for path in result.products:
+            print(f"wrote {path}")
+        if result.manifest is not None:
+            print(f"manifest: {result.manifest}")
+    return 1 if result.failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

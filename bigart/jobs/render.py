@@ -85,6 +85,11 @@ def class_weights(model: LoadedModel, class_spec: str | None) -> tuple[tuple[int
 
 def parse_directions(specs: list[str], model: LoadedModel) -> tuple[tuple[FrozenArray, float], ...]:
     """``FILE.npz:IDX=AMOUNT[,IDX=AMOUNT...]`` (IDX a position or a name) -> the request's direction offsets."""
+    return tuple((vector, value) for _, vector, value in named_directions(specs, model))
+
+
+def named_directions(specs: list[str], model: LoadedModel) -> list[tuple[str, FrozenArray, float]]:
+    """:func:`parse_directions` with each direction's name (as the file names it), for recipes and the app."""
     g = model.generator
     space = "z" if model.family == "biggan" else "w"
     out = []
@@ -111,8 +116,8 @@ def parse_directions(specs: list[str], model: LoadedModel) -> tuple[tuple[Frozen
                 vector = dirs.layered(index, None if space == "z" else g.num_ws)
             except (ValueError, IndexError, KeyError) as e:
                 raise BigartError(f"--direction {text!r}: {e}") from e
-            out.append((FrozenArray.of(vector), value))
-    return tuple(out)
+            out.append((dirs.names[index], FrozenArray.of(vector), value))
+    return out
 
 
 def parse_mix(specs: list[str], model: LoadedModel) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -248,6 +253,7 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
         model = model_for_recipe(source, spec.model)
         backend = spec.backend or source.backend
         batches = [(Path(spec.recipe).stem, source.exact_request())]
+        state = source.state
         device = spec.device if spec.device != "cpu" else source.device
     else:
         if spec.model is None:
@@ -255,6 +261,8 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
         model = load_model(spec.model)  # on the CPU; the engine moves it where it runs
         batches = plan(spec, model)
         backend, device = spec.backend or "torch", spec.device
+        names = [{"name": n, "value": v} for n, _, v in named_directions(spec.directions, model)]
+        state = {"directions": names} if names else {}
     engine = Engine(model, backend, device)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -272,7 +280,7 @@ def run(spec: RenderSpec, progress: Progress | None = None) -> list[Path]:
                 names, ones = _names(stem, request), split(request)
             for name, one, img, px in zip(names, ones, images, pixels, strict=True):
                 recipe = Recipe(
-                    ref, one, engine.backend, engine.device, engine.precision, engine.provider, batch_size=size
+                    ref, one, engine.backend, engine.device, engine.precision, engine.provider, None, state, size
                 )
                 png = out / f"{name}.png"
                 save_png(png, px, recipe.to_json())

@@ -180,6 +180,10 @@ def test_direction_and_mix_arguments_are_checked(tmp_path, tiny_sg2, capsys):
     recipe = load_recipe(tmp_path / "o" / "seed0000.png")
     vectors = [(v.numpy().argmax(), s) for v, s in recipe.request.directions]
     assert vectors == [(1, 2.0), (2, -1.0)]
+    assert recipe.state["directions"] == [{"name": "age", "value": 2.0}, {"name": "light", "value": -1.0}]
+    from bigart.explore import ExploreState
+
+    assert [s.name for s in ExploreState.from_recipe(recipe).directions] == ["age", "light"]
     for bad, message in [
         (["--direction", "d.npz"], "FILE.npz:IDX=AMOUNT"),
         (["--direction", f"{tmp_path}/d.npz:beard=1"], "beard"),
