@@ -7,7 +7,9 @@ CycleGAN. Up to 64 px the 64 px PNGs of ``emoji-datasource-google`` / ``-twitter
 ``@iconify-json/noto`` / ``twemoji`` are rendered with ``resvg-py`` (``pip install bigart[data]``). Categories come
 from ``emoji.json`` (emoji-data, MIT); "Component" (skin-tone swatches) is no class. ``OUT/NOTICE`` carries the
 licenses and attribution, ``OUT/manifest.json`` the counts, source versions, the held-out split and a hash of every
-file written. Apple and Facebook images are never used: they are not licensed for this.
+file written. ``OUT/train/<style>/...`` repeats the layout without the held-out emoji (hard links): train on
+``OUT/train/noto`` (and ``OUT/train/twemoji``) and evaluate on ``OUT``, whose held-out emoji no model has seen.
+Apple and Facebook images are never used: they are not licensed for this.
 """
 
 from __future__ import annotations
