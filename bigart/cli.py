@@ -210,6 +210,89 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _cmd_data(args: argparse.Namespace) -> int:
+    if args.data_command == "emoji":
+        from bigart.training.emoji import prepare_emoji
+
+        bar = _progress_bar(args.quiet)
+        m = prepare_emoji(args.out, args.size, args.fixture_per_class, bar, train_view=not args.no_train_view)
+        if not args.quiet:
+            per_style = ", ".join(f"{s} {sum(m['counts'][s].values())}" for s in m["styles"])
+            only = ", ".join(f"{s} only {sum(m['skipped'][f'only_{s}'].values())}" for s in m["styles"])
+            print(f"wrote {m['images']} images of {m['pairs']} emoji in {len(m['classes'])} classes to {args.out}")
+            print(f"({per_style}; skipped: {only}, in neither {m['skipped']['in_neither_style']})")
+        return 0
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.training.classifier import train_classifier_on_folder
+
+    configure_torch_threads()
+    report = train_classifier_on_folder(
+        args.data, args.out, args.resolution, args.epochs, args.seed, _progress_bar(args.quiet)
+    )
+    if not args.quiet:
+        print(
+            f"wrote {args.out}: held-out accuracy {report['held_out_accuracy']:.3f} on {report['held_out_images']} "
+            f"images (chance {report['chance']:.3f}), {report['seconds']:.0f} s"
+        )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from bigart.engine.threads import configure_torch_threads
+    from bigart.jobs.evaluate import EvaluateSpec, format_report, run
+
+    configure_torch_threads()
+    spec = EvaluateSpec(
+        model=args.model,
+        data=args.data,
+        classifier=args.classifier,
+        samples=args.samples,
+        style=args.style,
+        psi=args.psi,
+        seed=args.seed,
+        device=args.device,
+        json_out=args.json,
+    )
+    report = run(spec, _progress_bar(args.quiet))
+    if not args.quiet:
+        print(format_report(report))
+    return 0
+
+
+def _add_data_and_evaluate(sub) -> None:
+    """``bigart data emoji|classifier`` and ``bigart evaluate``."""
+    s = sub.add_parser("data", help="prepare training data (emoji) and the classifier that evaluation uses")
+    data = s.add_subparsers(dest="data_command", required=True)
+    d = data.add_parser("emoji", help="download Noto Emoji and Twemoji with npm and write them by category")
+    d.add_argument("--out", required=True, help="output folder: OUT/<style>/<Category>/<code>.png")
+    d.add_argument("--size", type=int, default=64, help="pixels (default 64; above 64 renders SVGs with resvg-py)")
+    d.add_argument("--fixture-per-class", type=int, help="keep only N emoji per category (a small test fixture)")
+    d.add_argument("--no-train-view", action="store_true", help="skip OUT/train/ (the emoji not held out)")
+    d.add_argument("-q", "--quiet", action="store_true")
+    d.set_defaults(func=_cmd_data)
+    d = data.add_parser("classifier", help="train the emoji-category classifier on a prepared emoji folder")
+    d.add_argument("--data", required=True, help="folder written by 'bigart data emoji'")
+    d.add_argument("--out", required=True, help="classifier file (.safetensors)")
+    d.add_argument("--resolution", type=int, help="input resolution (default: the data's, at most 64)")
+    d.add_argument("--epochs", type=int, default=30)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("-q", "--quiet", action="store_true")
+    d.set_defaults(func=_cmd_data)
+
+    s = sub.add_parser("evaluate", help="measure a generator against real data (Frechet distance, memorisation, ...)")
+    s.add_argument("--model", required=True)
+    s.add_argument("--data", required=True, help="folder written by 'bigart data emoji'")
+    s.add_argument("--classifier", help="classifier file (default: DATA/classifier.safetensors if present)")
+    s.add_argument("--samples", type=int, default=1000, help="generated samples (default 1000)")
+    s.add_argument("--style", help="compare with this style only (StyleGAN/BigGAN; default: every style)")
+    s.add_argument("--psi", type=float, default=1.0, help="truncation (default 1: none)")
+    s.add_argument("--seed", type=int, default=0, help="first seed of the generated samples")
+    s.add_argument("--device", default="cpu")
+    s.add_argument("--json", help="write the report as JSON here")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=_cmd_evaluate)
+
+
 def _cmd_finetune(args: argparse.Namespace) -> int:
     import os
 
@@ -429,6 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--write-spec", metavar="FILE", help="write the spec these flags make to FILE and stop")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_export)
+    _add_data_and_evaluate(sub)
     return p
 
 

@@ -100,5 +100,6 @@ def _one_thread(monkeypatch):
     monkeypatch.setenv("BIGART_THREADS", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # an Engine built by an earlier test may have left the process on every core
     yield
     torch.set_num_threads(threads)
