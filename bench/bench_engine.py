@@ -38,6 +38,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.quiet import Quiet
 from bigart.engine.engine import Engine
 from bigart.engine.threads import physical_cores
 from bigart.models.registry import LoadedModel
@@ -53,41 +54,7 @@ def matmul_ceiling(threads: int, n: int = 2048, reps: int = 7) -> float:
     return 2 * n**3 / min(_time(lambda: a @ b) for _ in range(reps)) / 1e9
 
 
-def _busy_seconds() -> float | None:
-    """CPU seconds all processes on this machine have used (Linux ``/proc/stat``), None elsewhere."""
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
-
-
-class _Quiet:
-    """Times runs and notices other processes using the CPU meanwhile (a shared machine): such a run is done again,
-    up to ``retries`` times, after a pause. ``discarded`` counts the runs thrown away."""
-
-    def __init__(self, retries: int = 8) -> None:
-        self.retries, self.discarded, self.contended = retries, 0, 0
-
-    def time(self, fn) -> float:
-        for attempt in range(self.retries + 1):
-            busy, cpu, t = _busy_seconds(), time.process_time(), time.perf_counter()
-            fn()
-            wall = time.perf_counter() - t
-            if busy is None:
-                return wall
-            others = (_busy_seconds() - busy) - (time.process_time() - cpu)
-            if others <= max(0.03, 0.15 * wall):
-                return wall
-            if attempt < self.retries:
-                self.discarded += 1
-                time.sleep(1.0)
-        self.contended += 1  # kept, but counted: the machine never went quiet
-        return wall
-
-
-QUIET = _Quiet()
+QUIET = Quiet()
 
 
 def _time(fn) -> float:

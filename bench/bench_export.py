@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.quiet import busy_seconds
 from bigart.engine.engine import Engine
 from bigart.engine.request import RenderRequest
 from bigart.engine.threads import physical_cores
@@ -48,22 +49,12 @@ def make_model(folder: Path, base: int, cmax: int) -> Path:
     return path
 
 
-def _busy_seconds() -> float | None:
-    """CPU seconds every process on this machine has used (Linux ``/proc/stat``), None elsewhere."""
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def timed(fn) -> tuple[float, float | None]:
     """Wall seconds of ``fn()`` and the CPU seconds other processes used meanwhile (a shared machine)."""
-    busy, cpu, t = _busy_seconds(), time.process_time(), time.perf_counter()
+    busy, cpu, t = busy_seconds(), time.process_time(), time.perf_counter()
     fn()
     wall = time.perf_counter() - t
-    others = None if busy is None else max(0.0, (_busy_seconds() - busy) - (time.process_time() - cpu))
+    others = None if busy is None else max(0.0, (busy_seconds() - busy) - (time.process_time() - cpu))
     return wall, others
 
 

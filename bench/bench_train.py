@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +34,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.quiet import Quiet
 from bigart.engine.threads import physical_cores
 from bigart.models.stylegan2 import nvidia_channels
 from bigart.training.distributed import DistContext
@@ -97,42 +96,7 @@ def build(family: str, extra: dict, precision: str, root: Path):
     return TRAINERS[family](spec, DistContext())
 
 
-def busy_seconds() -> float | None:
-    """CPU seconds all processes on this machine have used (Linux ``/proc/stat``), None elsewhere."""
-    try:
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
-    except (OSError, ValueError):
-        return None
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
-
-
-class Quiet:
-    """Times blocks and notices other processes using the CPU meanwhile (a shared machine): such a block is run
-    again after a pause, up to ``retries`` times; ``discarded`` counts blocks thrown away, ``contended`` blocks kept
-    although the machine never went quiet."""
-
-    def __init__(self, retries: int = 4) -> None:
-        self.retries, self.discarded, self.contended = retries, 0, 0
-
-    def time(self, fn) -> float:
-        for attempt in range(self.retries + 1):
-            busy, cpu, t = busy_seconds(), time.process_time(), time.perf_counter()
-            fn()
-            wall = time.perf_counter() - t
-            if busy is None:
-                return wall
-            others = (busy_seconds() - busy) - (time.process_time() - cpu)
-            if others <= max(0.05, 0.15 * wall):
-                return wall
-            if attempt < self.retries:
-                self.discarded += 1
-                time.sleep(1.0)
-        self.contended += 1
-        return wall
-
-
-QUIET = Quiet()
+QUIET = Quiet(retries=4, floor=0.05)
 
 
 def run_block(trainer, steps: int) -> float:

@@ -133,21 +133,7 @@ class BigGANTrainer(ClassConditional, Trainer):
             fake = self.G(z, c, 1.0)
         default_gamma = L.r1_gamma_heuristic(self.g_config.img_resolution, s.batch) if s.loss == "logistic" else 0.0
         gamma = s.r1_gamma if s.r1_gamma is not None else default_gamma
-        do_r1 = gamma > 0 and self.step % s.r1_interval == 0
-        real_in = real.detach().requires_grad_(do_r1)
-        with self.autocast():
-            fake_logits = self.d_train(self.augment(fake.float(), rng), c)
-            real_logits = self.d_train(self.augment(real_in, rng), c_real)
-        loss_d = d_loss(real_logits, fake_logits)
-        losses["D"] = float(loss_d.detach())
-        self.ada.observe(real_logits)
-        if do_r1:
-            r1 = L.r1_penalty(real_in, real_logits)
-            loss_d = loss_d + r1.mean() * (gamma / 2) * s.r1_interval
-            losses["R1"] = float(r1.detach().mean())
-        self.optimise(loss_d, self.opt_d, self.scaler_d, self.d_params)
-        self.set_trainable(self.g_params, True)
-        self.update_ema()
+        losses.update(self.discriminator_step(fake, real, c, c_real, rng, d_loss, gamma))
         return losses
 
     def _rendering_copy(self, rows: list[int] | None, batches: int) -> BigGANGenerator:

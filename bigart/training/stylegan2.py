@@ -199,21 +199,7 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
         with torch.no_grad(), self.autocast():
             fake, _ = self.g_forward(z, c, z_mix, cutoff)
         gamma = s.r1_gamma if s.r1_gamma is not None else L.r1_gamma_heuristic(self.g_config.img_resolution, s.batch)
-        do_r1 = gamma > 0 and self.step % s.r1_interval == 0
-        real_in = real.detach().requires_grad_(do_r1)
-        with self.autocast():
-            fake_logits = self.d_train(self.augment(fake.float(), rng), c)
-            real_logits = self.d_train(self.augment(real_in, rng), c_real)
-        loss_d = L.logistic_d_loss(real_logits, fake_logits)
-        losses["D"] = float(loss_d.detach())
-        self.ada.observe(real_logits)
-        if do_r1:
-            r1 = L.r1_penalty(real_in, real_logits)
-            loss_d = loss_d + r1.mean() * (gamma / 2) * s.r1_interval
-            losses["R1"] = float(r1.detach().mean())
-        self.optimise(loss_d, self.opt_d, self.scaler_d, self.d_params)
-        self.set_trainable(self.g_params, True)
-        self.update_ema()
+        losses.update(self.discriminator_step(fake, real, c, c_real, rng, L.logistic_d_loss, gamma))
         return losses
 
     @torch.no_grad()

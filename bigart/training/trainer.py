@@ -410,6 +410,30 @@ class Trainer:
         beta = L.ema_beta(s.batch, half_life, self.images_seen, rampup)
         L.update_ema(self.G_ema, self.G, beta)
 
+    def discriminator_step(
+        self, fake: Tensor, real: Tensor, c: Any, c_real: Any, rng: Any, d_loss: Any, gamma: float
+    ) -> dict[str, float]:
+        """One discriminator update on generated ``fake`` and ``real`` images (both augmented), lazy R1 every
+        ``r1_interval`` steps when ``gamma > 0``, the adaptive augmentation's overfitting estimate, then the
+        generator average; returns the losses logged ("D", "R1")."""
+        s = self.spec
+        do_r1 = gamma > 0 and self.step % s.r1_interval == 0
+        real_in = real.detach().requires_grad_(do_r1)
+        with self.autocast():
+            fake_logits = self.d_train(self.augment(fake.float(), rng), c)
+            real_logits = self.d_train(self.augment(real_in, rng), c_real)
+        loss_d = d_loss(real_logits, fake_logits)
+        losses = {"D": float(loss_d.detach())}
+        self.ada.observe(real_logits)
+        if do_r1:
+            r1 = L.r1_penalty(real_in, real_logits)
+            loss_d = loss_d + r1.mean() * (gamma / 2) * s.r1_interval
+            losses["R1"] = float(r1.detach().mean())
+        self.optimise(loss_d, self.opt_d, self.scaler_d, self.d_params)
+        self.set_trainable(self.g_params, True)
+        self.update_ema()
+        return losses
+
     def default_ema_kimg(self) -> float:
         return self.spec.batch * 10 / 32
 
