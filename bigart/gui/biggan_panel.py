@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QCollapsible, QElidingLabel
+from superqt import QElidingLabel
 
 from bigart.explore import ExploreState, Session
-from bigart.gui.directions_panel import DirectionsPanel
+from bigart.gui.directions_panel import directions_section
 from bigart.gui.panel import Panel
 from bigart.gui.widgets import SeedBox, blocked, double_slider, tool_button
 from bigart.gui.worker import Workers
@@ -79,13 +79,7 @@ class BigGANPanel(Panel):
         hint.setEnabled(False)
         box.addWidget(hint)
 
-        self.directions = DirectionsPanel(session, workers)
-        self.directions.drag_started.connect(self.drag_started)
-        self.directions.drag_finished.connect(self.drag_finished)
-        self.directions.problem.connect(self.problem)
-        self.directions_box = QCollapsible("Directions")
-        self.directions_box.addWidget(self.directions)
-        self.directions_box.expand(animate=False)
+        self.directions, self.directions_box = directions_section(self, session, workers)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QElidingLabel, QLabeledDoubleSlider
+from superqt import QCollapsible, QElidingLabel, QLabeledDoubleSlider
 
 from bigart.explore import ExploreState, Session
 from bigart.explore.directions import directions_of, slots_of
@@ -220,3 +220,16 @@ class DirectionsPanel(Panel):
             self.session.set_direction(index, round(float(value), 3), merge=merge)
         except (ValueError, IndexError) as e:
             self.problem.emit(str(e), "")
+
+
+def directions_section(owner, session, workers) -> tuple[DirectionsPanel, QCollapsible]:
+    """A :class:`DirectionsPanel` in an open "Directions" section, its drag and problem signals forwarded to
+    ``owner``'s (``drag_started``, ``drag_finished``, ``problem``)."""
+    panel = DirectionsPanel(session, workers)
+    panel.drag_started.connect(owner.drag_started)
+    panel.drag_finished.connect(owner.drag_finished)
+    panel.problem.connect(owner.problem)
+    box = QCollapsible("Directions")
+    box.addWidget(panel)
+    box.expand(animate=False)
+    return panel, box

@@ -24,7 +24,7 @@ from superqt import QCollapsible, QLargeIntSpinBox
 from bigart.engine.request import NOISE_MODES
 from bigart.explore import ExploreState, Session
 from bigart.explore.seedplane import SeedPlane
-from bigart.gui.directions_panel import DirectionsPanel
+from bigart.gui.directions_panel import directions_section
 from bigart.gui.panel import Panel
 from bigart.gui.widgets import SeedBox, SeedPad, blocked, double_slider
 from bigart.gui.worker import Workers
@@ -110,13 +110,7 @@ class StyleGANPanel(Panel):
         self.mixing.addWidget(mixing)
 
         # directions
-        self.directions = DirectionsPanel(session, workers)
-        self.directions.drag_started.connect(self.drag_started)
-        self.directions.drag_finished.connect(self.drag_finished)
-        self.directions.problem.connect(self.problem)
-        self.directions_box = QCollapsible("Directions")
-        self.directions_box.addWidget(self.directions)
-        self.directions_box.expand(animate=False)
+        self.directions, self.directions_box = directions_section(self, session, workers)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
