@@ -196,6 +196,13 @@ class MainWindow(QMainWindow):
             "Save the picture as PNG with its recipe",
         )
         self.copy_action = a("&Copy image", "fa6s.copy", self.copy_image, QKeySequence.StandardKey.Copy)
+        self.export_action = a(
+            "&Export series...",
+            "fa6s.film",
+            self.export_dialog,
+            QKeySequence("Ctrl+E"),
+            "Export a seed range, a contact sheet or a looping walk video",
+        )
         self.quit_action = a("&Quit", None, self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = a("&Undo", "fa6s.rotate-left", self.undo, QKeySequence("Ctrl+Z"))
         self.redo_action = a(
@@ -215,6 +222,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.save_action)
         menu.addAction(self.copy_action)
+        menu.addAction(self.export_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
         menu = self.menuBar().addMenu("&Edit")
@@ -559,6 +567,18 @@ class MainWindow(QMainWindow):
         return f"seed{state.seed:04d}.png"
 
     @Slot()
+    def export_dialog(self) -> None:
+        """The Export dialog for the open generator (with the session's truncation, noise, class, backend)."""
+        from bigart.gui.export_dialog import ExportDialog
+
+        if self.session.family not in ("stylegan2", "stylegan3", "biggan"):
+            self.notify("Export series needs a StyleGAN or BigGAN model (translate folders with 'bigart export')")
+            return
+        folder = self.settings.value("save_folder", "") or self._last_folder()
+        self.export = ExportDialog(self.session.model, self.session.state, folder, self)
+        self.export.show()
+
+    @Slot()
     def save_dialog(self) -> None:
         if self.shown is None:
             self.notify("Nothing to save yet")
@@ -615,6 +635,7 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(self.session.can_redo)
         self.save_action.setEnabled(has_model)
         self.copy_action.setEnabled(has_model)
+        self.export_action.setEnabled(self.session.family in ("stylegan2", "stylegan3", "biggan"))
         self.open_image_action.setEnabled(self.session.family == "cyclegan")
 
     @Slot(int)
