@@ -196,6 +196,13 @@ class MainWindow(QMainWindow):
             "Save the picture as PNG with its recipe",
         )
         self.copy_action = a("&Copy image", "fa6s.copy", self.copy_image, QKeySequence.StandardKey.Copy)
+        self.train_action = a(
+            "&Train or fine-tune...",
+            "fa6s.graduation-cap",
+            self.train_dialog,
+            QKeySequence("Ctrl+T"),
+            "Train a model on an image folder, or fine-tune the open one, in a separate process",
+        )
         self.export_action = a(
             "&Export series...",
             "fa6s.film",
@@ -223,6 +230,7 @@ class MainWindow(QMainWindow):
         menu.addAction(self.save_action)
         menu.addAction(self.copy_action)
         menu.addAction(self.export_action)
+        menu.addAction(self.train_action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
         menu = self.menuBar().addMenu("&Edit")
@@ -565,6 +573,16 @@ class MainWindow(QMainWindow):
         if self.session.family == "cyclegan":
             return f"{Path(state.image_name or 'image').stem}-{state.translate_direction}.png"
         return f"seed{state.seed:04d}.png"
+
+    @Slot()
+    def train_dialog(self) -> None:
+        """The Train dialog (fine-tuning the open model when it is one the trainer takes); its result opens here."""
+        from bigart.gui.train_dialog import TrainDialog
+
+        folder = self.settings.value("save_folder", "") or self._last_folder()
+        self.train = TrainDialog(self.session.model, folder, self)
+        self.train.trained.connect(self.load_model)
+        self.train.show()
 
     @Slot()
     def export_dialog(self) -> None:
