@@ -327,7 +327,8 @@ class TrainDialog(QDialog):
         self.resolution.setEnabled(not fine_tune)
         if fine_tune and self.base is not None:
             self.family.setCurrentText(self.base.family)
-            size = getattr(self.base.generator, "img_resolution", None) or getattr(self.base.config, "img_resolution", 0)
+            g = self.base.generator
+            size = getattr(g, "img_resolution", None) or getattr(self.base.config, "img_resolution", 0)
             if size:
                 self.resolution.setValue(int(size))
 
