@@ -81,10 +81,11 @@ def specs(root: Path, quick: bool) -> dict[str, dict]:
     }
 
 
-def build(family: str, extra: dict, precision: str, root: Path):
+def build(family: str, extra: dict, precision: str, root: Path, device: str = "cpu"):
     spec = TrainSpec.from_dict(
         {
             "family": family,
+            "device": device,
             "out": str(root / f"out-{family}-{precision}"),
             "cache_dir": str(root / "cache"),
             "steps": 10**9,
@@ -93,7 +94,7 @@ def build(family: str, extra: dict, precision: str, root: Path):
             **extra,
         }
     )
-    return TRAINERS[family](spec, DistContext())
+    return TRAINERS[family](spec, DistContext(device))
 
 
 QUIET = Quiet(retries=4, floor=0.05)
@@ -106,6 +107,8 @@ def run_block(trainer, steps: int) -> float:
         for _ in range(steps):
             trainer.train_step(StepRNG(0, trainer.step, 0))
             trainer.step += 1
+        if str(trainer.spec.device).startswith("cuda"):
+            torch.cuda.synchronize()
 
     return trainer.spec.batch * steps / QUIET.time(block)
 
@@ -125,6 +128,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=None, help="timed blocks per precision (default 3, quick 2)")
     ap.add_argument("--steps", type=int, default=None, help="steps per timed block (default 4, quick 2)")
     ap.add_argument("--families", default="stylegan2,biggan,cyclegan")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU (bf16 autocast there too)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -135,7 +139,7 @@ def main() -> int:
         root = Path(tmp)
         configs = specs(root, args.quick)
         for family in args.families.split(","):
-            trainers = {p: build(family, configs[family], p, root) for p in ("fp32", "bf16")}
+            trainers = {p: build(family, configs[family], p, root, args.device) for p in ("fp32", "bf16")}
             for t in trainers.values():  # warm-up: allocations, first-call overheads
                 run_block(t, 1)
             blocks: dict[str, list[float]] = {"fp32": [], "bf16": []}
@@ -162,6 +166,7 @@ def main() -> int:
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "threads": args.threads,
+            "device": args.device,
             "bf16_flags": cpu_bf16_flags(),
             "torch": torch.__version__,
         },
@@ -173,7 +178,7 @@ def main() -> int:
         "results": results,
     }
     flags = report["machine"]["bf16_flags"] or "none"
-    print(f"threads {args.threads}, torch {torch.__version__}, CPU bf16 flags: {flags}")
+    print(f"device {args.device}, threads {args.threads}, torch {torch.__version__}, CPU bf16 flags: {flags}")
     header = (
         f"{'family':<10} {'res':>4} {'batch':>5} {'G params':>9} {'D params':>9} "
         f"{'fp32 img/s':>10} {'bf16 img/s':>10} {'bf16/fp32':>9}"
