@@ -71,6 +71,7 @@ class ExportDialog(QDialog):
         self.error: str | None = None
         self._progress: _GuiProgress | None = None
         self._thread: threading.Thread | None = None
+        self._busy = False
         self._started_at = 0.0
         self.signals = _Signals(self)
         self.signals.started.connect(self._on_started)
@@ -219,7 +220,8 @@ class ExportDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """A job was started and its outcome has not reached the dialog yet (the GUI thread's view)."""
+        return self._busy
 
     def wait(self, timeout: float = 60.0) -> None:
         if self._thread is not None:
@@ -232,6 +234,7 @@ class ExportDialog(QDialog):
 
     # -- slots (GUI thread) --------------------------------------------------------------------------------------
     def _set_running(self, running: bool) -> None:
+        self._busy = running
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 

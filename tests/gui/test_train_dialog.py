@@ -54,7 +54,7 @@ def test_stop_then_resume(qtbot, window, sg2_path, tmp_path):
     dialog.start_button.click()
     qtbot.waitUntil(lambda: dialog.plot.points >= 2, timeout=TRAIN_MS)
     dialog.stop_button.click()
-    qtbot.waitUntil(lambda: not dialog.running, timeout=120_000)
+    qtbot.waitUntil(lambda: dialog.exit_code is not None, timeout=120_000)
     checkpoint = tmp_path / "run" / "checkpoint.pt"
     step = int(load_checkpoint(checkpoint)["step"])
     assert step >= 1 and "Resume" in dialog.status.text()
