@@ -210,7 +210,7 @@ def _rebuild_parameter(data, requires_grad, backward_hooks, state=None) -> torch
 def _load_storage(blob: Any) -> torch.storage.TypedStorage:
     """Stands for ``torch.storage._load_from_bytes``: each storage is an inner ``torch.save`` blob.
 
-    The original calls ``torch.load(weights_only=False)``; ``weights_only=True`` reads these legacy blobs too.
+    PyTorch's own version runs a full unpickler on the blob; ``weights_only=True`` reads these legacy blobs too.
     """
     if not isinstance(blob, bytes | bytearray):
         raise _Damaged(f"a tensor storage is a {type(blob).__name__}, expected bytes")

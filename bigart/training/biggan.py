@@ -54,16 +54,8 @@ class BigGANTrainer(ClassConditional, Trainer):
 
     def _load_data(self, state: dict | None, base_ckpt: dict | None) -> dict[str, Any]:
         s = self.spec
-        src = state if state is not None else base_ckpt
-        if src is not None:
-            cfg = BigGANConfig.from_dict(json.loads(src["g_config"]))
-        elif s.base is not None:
-            cfg = self.base_model.config
-        else:
-            cfg = None
-        if cfg is not None and s.resolution not in (None, cfg.img_resolution):
-            raise BigartError(f"the base model is {cfg.img_resolution} px; resolution {s.resolution} does not apply")
-        res = cfg.img_resolution if cfg is not None else int(s.resolution)
+        cfg = self.source_config(BigGANConfig, state, base_ckpt)
+        res = self.fixed_resolution(cfg)
         self.data = self._load_folder(s.data, res, 3)
         self.order = EpochOrder(len(self.data), s.seed)
         return self.data.describe()

@@ -34,13 +34,7 @@ class CycleGANTrainer(Trainer):
 
     def _load_data(self, state: dict | None, base_ckpt: dict | None) -> dict[str, Any]:
         s = self.spec
-        src = state if state is not None else base_ckpt
-        if src is not None:
-            cfg = CycleGANConfig.from_dict(json.loads(src["g_config"]))
-        elif s.base is not None:
-            cfg = self.base_model.config
-        else:
-            cfg = None
+        cfg = self.source_config(CycleGANConfig, state, base_ckpt)
         res = int(s.resolution or 256)
         multiple = cfg.size_multiple if cfg is not None else 4
         if res % multiple:

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from bigart.engine.images import to_uint8
-from bigart.errors import BigartError
 from bigart.latent.seeds import z_from_seeds
 from bigart.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, nvidia_channels
 from bigart.training import losses as L
@@ -46,17 +45,8 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
 
     def _load_data(self, state: dict | None, base_ckpt: dict | None) -> dict[str, Any]:
         s = self.spec
-        if state is not None:
-            cfg = StyleGAN2Config.from_dict(json.loads(state["g_config"]))
-        elif base_ckpt is not None:
-            cfg = StyleGAN2Config.from_dict(json.loads(base_ckpt["g_config"]))
-        elif self.spec.base is not None:
-            cfg = self.base_model.config
-        else:
-            cfg = None
-        if cfg is not None and s.resolution not in (None, cfg.img_resolution):
-            raise BigartError(f"the base model is {cfg.img_resolution} px; resolution {s.resolution} does not apply")
-        res = cfg.img_resolution if cfg is not None else int(s.resolution)
+        cfg = self.source_config(StyleGAN2Config, state, base_ckpt)
+        res = self.fixed_resolution(cfg)
         channels = cfg.img_channels if cfg is not None else 3
         self.data = self._load_folder(s.data, res, channels)
         self.order = EpochOrder(len(self.data), s.seed)

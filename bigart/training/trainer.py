@@ -410,6 +410,24 @@ class Trainer:
         beta = L.ema_beta(s.batch, half_life, self.images_seen, rampup)
         L.update_ema(self.G_ema, self.G, beta)
 
+    def source_config(self, config_cls: Any, state: dict | None, base_ckpt: dict | None) -> Any:
+        """The generator configuration the run starts from: its own checkpoint's when resuming, a base training
+        checkpoint's, the base model's, or None (from scratch)."""
+        src = state if state is not None else base_ckpt
+        if src is not None:
+            return config_cls.from_dict(json.loads(src["g_config"]))
+        return self.base_model.config if self.spec.base is not None else None
+
+    def fixed_resolution(self, cfg: Any) -> int:
+        """The resolution a GAN run trains at: the configuration's (a different ``resolution`` is refused), or the
+        spec's when training from scratch."""
+        s = self.spec
+        if cfg is None:
+            return int(s.resolution)
+        if s.resolution not in (None, cfg.img_resolution):
+            raise BigartError(f"the base model is {cfg.img_resolution} px; resolution {s.resolution} does not apply")
+        return cfg.img_resolution
+
     def discriminator_step(
         self, fake: Tensor, real: Tensor, c: Any, c_real: Any, rng: Any, d_loss: Any, gamma: float
     ) -> dict[str, float]:
