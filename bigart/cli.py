@@ -7,6 +7,7 @@ Expected failures (a bad file, a bad argument) print one short line and exit wit
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -115,7 +116,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if len(given) != 1:
         raise BigartError("give one of --seeds (e.g. 0-7), --latents FILE.npz or --recipe FILE.png|FILE.json")
     if args.model is None and args.recipe is None:
-        raise BigartError("give --model FILE")
+        from bigart.models.shipped import default_model
+
+        args.model = str(default_model())  # the shipped emoji StyleGAN2
     seeds = None
     if args.seeds is not None:
         try:
@@ -256,7 +259,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     report = run(spec, _progress_bar(args.quiet))
     if not args.quiet:
         print(format_report(report))
+    early = early_steps = None
+    if args.early:
+        early = run(dataclasses.replace(spec, model=args.early, json_out=None), _progress_bar(args.quiet))
+        early_steps = (early_model_card(args.early) or {}).get("steps")
+        if not args.quiet:
+            print(f"early checkpoint ({early_steps} steps):")
+            print(format_report(early))
+    if args.card:
+        from bigart.jobs.card import write_card
+
+        md, grid = write_card(args.model, report, early, early_steps, args.recipe, args.data, args.classifier)
+        print(f"wrote the metrics into {args.model}, and {md} with {grid}")
     return 0
+
+
+def early_model_card(path: str) -> dict | None:
+    from bigart.models import read_model_file
+
+    return read_model_file(path)[1].get("card")
 
 
 def _add_data_and_evaluate(sub) -> None:
@@ -289,6 +310,9 @@ def _add_data_and_evaluate(sub) -> None:
     s.add_argument("--seed", type=int, default=0, help="first seed of the generated samples")
     s.add_argument("--device", default="cpu")
     s.add_argument("--json", help="write the report as JSON here")
+    s.add_argument("--early", metavar="MODEL", help="also evaluate an early checkpoint of the same run, to compare")
+    s.add_argument("--card", action="store_true", help="write the metrics into the model file, MODEL.md and MODEL.png")
+    s.add_argument("--recipe", help="the training recipe to name in the card (e.g. models/recipes/NAME.json)")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=_cmd_evaluate)
 
@@ -369,7 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_export_onnx)
 
     s = sub.add_parser("render", help="render seeds, saved latents or a recipe to PNG files (with their recipes)")
-    s.add_argument("--model", help="model file (.pkl, .pt, .pth, .safetensors); a recipe names its own")
+    s.add_argument(
+        "--model",
+        help="model file (.pkl, .pt, .pth, .safetensors); a recipe names its own; default: the shipped emoji StyleGAN2",
+    )
     s.add_argument("--seeds", help="seed list, e.g. 0-7 or 0-9,12")
     s.add_argument("--latents", help=".npz with z [N, z_dim] (+ c), or w [N, w_dim] / ws [N, num_ws, w_dim]")
     s.add_argument("--recipe", help="a bigart PNG or .json recipe to render again, exactly")
@@ -430,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_translate)
 
     s = sub.add_parser("gui", help="the desktop app: explore a model, translate pictures, restore recipes")
-    s.add_argument("--model", help="a model file or folder to open")
+    s.add_argument("--model", help="a model file or folder to open (default: the shipped emoji StyleGAN2)")
     s.add_argument("--recipe", help="a bigart PNG or .json recipe to restore (opens its model)")
     s.add_argument("--image", help="a picture to translate (with a CycleGAN model)")
     s.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window after the first render, exit")

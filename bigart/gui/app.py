@@ -113,7 +113,12 @@ def launch(
     image: str | None = None,
 ) -> int:
     """Show the window (opening ``model``, ``image``, ``recipe``); with ``screenshot``, save a picture of the window
-    once the first full render is shown and return (0, or 1 when something failed)."""
+    once the first full render is shown and return (0, or 1 when something failed).
+
+    With neither a model nor a recipe, the shipped emoji model opens: the CycleGAN when there is a picture to
+    translate, else the StyleGAN2 (an empty window when the shipped models are not there)."""
+    if model is None and recipe is None:
+        model = first_start_model(image)
     app = application()
     window = MainWindow()
     window.resize(*WINDOW_SIZE)
@@ -129,6 +134,14 @@ def launch(
     return int(code)
 
 
+def first_start_model(image: str | None = None) -> str | None:
+    """The shipped model to open when the command line names none (see :func:`launch`)."""
+    from bigart.models.shipped import DEFAULT_FAMILY, shipped_models
+
+    wanted = "cyclegan" if image else DEFAULT_FAMILY
+    return next((str(m.path) for m in shipped_models() if m.family == wanted), None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bigart gui", description="The bigart desktop app.")
     add_arguments(p)
@@ -136,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="a model file or folder to open")
+    p.add_argument("--model", help="a model file or folder to open (default: the shipped emoji StyleGAN2)")
     p.add_argument("--recipe", help="a bigart PNG or .json recipe to restore (opens its model)")
     p.add_argument("--image", help="a picture to translate (with a CycleGAN model)")
     p.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window after the first render, exit")

@@ -1,4 +1,5 @@
-"""The model panel: open a model (or a recent one) and what it is: family, resolution, license."""
+"""The model panel: open a model (a recent one, or one of the shipped emoji models in one click) and what it is:
+family, resolution, license."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 from superqt import QElidingLabel
 
+from bigart.models.shipped import shipped_models
+
 FAMILY_NAMES = {"stylegan2": "StyleGAN2", "stylegan3": "StyleGAN3", "biggan": "BigGAN-deep", "cyclegan": "CycleGAN"}
 
 
+SHIPPED_ICONS = {"stylegan2": "fa6s.face-smile", "biggan": "fa6s.shapes", "cyclegan": "fa6s.right-left"}
+SHIPPED_LABELS = {"stylegan2": "StyleGAN2", "biggan": "BigGAN", "cyclegan": "CycleGAN"}
+
+
 class ModelPanel(QGroupBox):
-    """Emits ``open_requested`` (the Open... button) and ``recent_chosen(path)``."""
+    """Emits ``open_requested`` (the Open... button) and ``recent_chosen(path)`` (a recent or a shipped model)."""
 
     open_requested = Signal()
     recent_chosen = Signal(str)
@@ -32,6 +39,14 @@ class ModelPanel(QGroupBox):
         row = QHBoxLayout()
         row.addWidget(self.open_button)
         row.addWidget(self.recent, 1)
+        self.shipped_buttons: dict[str, QPushButton] = {}
+        shipped_row = QHBoxLayout()
+        for m in shipped_models():
+            button = QPushButton(qta.icon(SHIPPED_ICONS.get(m.family, "fa6s.cube")), SHIPPED_LABELS.get(m.family, ""))
+            button.setToolTip(f"{m.title}: bigart's own model, trained on open emoji art\n{m.path}")
+            button.clicked.connect(lambda _=False, path=str(m.path): self.recent_chosen.emit(path))
+            shipped_row.addWidget(button)
+            self.shipped_buttons[m.family] = button
         self.file = QElidingLabel("none")
         self.file.setElideMode(Qt.TextElideMode.ElideMiddle)
         self.family = QLabel("-")
@@ -43,6 +58,8 @@ class ModelPanel(QGroupBox):
         self.status.setEnabled(False)
         form = QFormLayout(self)
         form.addRow(row)
+        if self.shipped_buttons:
+            form.addRow("Emoji", shipped_row)
         form.addRow("File", self.file)
         form.addRow("Family", self.family)
         form.addRow("Size", self.resolution)

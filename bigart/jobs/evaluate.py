@@ -321,8 +321,8 @@ def run(spec: EvaluateSpec, progress: Progress | None = None) -> dict[str, Any]:
     clf = _find_classifier(spec, notes)
     if clf is not None and clf.classes != data.classes:
         raise BigartError(f"the classifier knows classes {clf.classes}, the data has {data.classes}")
-    if clf is not None and clf.header.get("data", {}).get("manifest_sha256") != data.manifest_sha256:
-        notes.append("the classifier was trained on another emoji folder than this one (manifest hashes differ)")
+    if clf is not None and clf.header.get("data", {}).get("files_sha256") != data.manifest.get("files_sha256"):
+        notes.append("the classifier was trained on other emoji images than these (the folders' file hashes differ)")
     if model.family == "cyclegan":
         body = _evaluate_cyclegan(model, engine, spec, data, clf, notes, progress)
     else:
@@ -341,7 +341,7 @@ def run(spec: EvaluateSpec, progress: Progress | None = None) -> dict[str, Any]:
         else {
             "held_out_accuracy": clf.header.get("held_out_accuracy"),
             "resolution": clf.resolution,
-            "data_manifest_sha256": clf.header.get("data", {}).get("manifest_sha256"),
+            "data_files_sha256": clf.header.get("data", {}).get("files_sha256"),
         },
         "spec": {k: v for k, v in asdict(spec).items() if k != "json_out"},
         **body,

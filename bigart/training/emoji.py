@@ -60,6 +60,7 @@ SPLIT_SEED = 0
 MAX_MEMBER_BYTES = 256 << 20  # a package file larger than this is refused (decompression bombs)
 MANIFEST_FORMAT = "bigart-emoji"
 TRAIN_VIEW = "train"  # OUT/train/<style>/<Category>/: the emoji that are not held out
+CLASS_VIEW = "train-classes"  # OUT/train-classes/<Category>/<style>/: the same files, class folders first
 
 LICENSES = {
     "noto": {
@@ -608,24 +609,31 @@ def _write_set(out, size, per_class, table, sources, versions, mit, progress, tr
         held_set = set(held)
         _write_train_view(out, [rel for rel in files if PurePosixPath(rel).stem not in held_set])
         manifest["train_view"] = f"{TRAIN_VIEW}/<style>/<Category>/: the emoji not held out (hard links), to train on"
+        manifest["class_view"] = (
+            f"{CLASS_VIEW}/<Category>/<style>/: the same files with the class folder first, for class-conditional "
+            "training on both styles"
+        )
     _write_text(out / "NOTICE", _notice(size, versions, mit))
     _write_text(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     return manifest
 
 
 def _write_train_view(out: Path, files: list[str]) -> None:
-    """``OUT/train/<style>/<Category>/<code>.png`` for every file not held out: hard links (copies where the file
-    system has none), so that a training run pointed at ``OUT/train/noto`` never sees a held-out emoji."""
-    root = out / TRAIN_VIEW
-    if root.exists():
-        shutil.rmtree(root)
+    """``OUT/train/<style>/<Category>/<code>.png`` for every file not held out, and the same files as
+    ``OUT/train-classes/<Category>/<style>/<code>.png`` (class folders first, so a class-conditional run on both
+    styles takes its labels from them): hard links (copies where the file system has none), so that a training run
+    pointed at either view never sees a held-out emoji."""
+    for view in (TRAIN_VIEW, CLASS_VIEW):
+        if (out / view).exists():
+            shutil.rmtree(out / view)
     for rel in files:
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(out / rel, target)
-        except OSError:
-            shutil.copyfile(out / rel, target)
+        style, category, name = PurePosixPath(rel).parts
+        for target in (out / TRAIN_VIEW / rel, out / CLASS_VIEW / category / style / name):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(out / rel, target)
+            except OSError:
+                shutil.copyfile(out / rel, target)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -590,6 +590,7 @@ class Trainer:
             "training_seconds": round(self.seconds, 3),
             "base_model": None if base is None else {k: base.get(k) for k in ("source", "sha256", "format")},
             "license_note": license_text,
+            "hardware": hardware_info(self.device, self.ctx.world_size),
             "recipe": {k: v for k, v in self.spec.to_dict().items() if k not in ("out", "resume", "export")},
         }
         header = {
@@ -607,6 +608,27 @@ class Trainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model_file(path, g.state_dict(), header)
         return g
+
+
+def hardware_info(device: torch.device, processes: int = 1) -> dict[str, Any]:
+    """What the exporting process ran on, for the model card: device, CPU or GPU name, threads, processes, torch."""
+    info: dict[str, Any] = {"device": str(device), "processes": processes, "torch": torch.__version__}
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    else:
+        info["cpu"] = _cpu_name()
+        info["threads"] = torch.get_num_threads()
+    return info
+
+
+def _cpu_name() -> str:
+    import platform
+
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 class ClassConditional:

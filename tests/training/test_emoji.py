@@ -205,6 +205,13 @@ def test_prepare_from_png_packages(tmp_path, png_tarballs):
     every = sorted(p.relative_to(out) for p in out.glob("*/*/*.png"))
     assert train == [p for p in every if p.stem not in held] and len(train) == 8
     assert (out / "train" / train[0]).stat().st_ino == (out / train[0]).stat().st_ino
+    # OUT/train-classes/: the same files with the class folder first (labels for a conditional run on both styles)
+    by_class = sorted(p.relative_to(out / "train-classes") for p in (out / "train-classes").rglob("*.png"))
+    assert sorted(Path(p.parts[1], p.parts[0], p.parts[2]) for p in by_class) == train
+    first = by_class[0]
+    assert (out / "train-classes" / first).stat().st_ino == (
+        out / first.parts[1] / first.parts[0] / first.name
+    ).stat().st_ino
     # a second run gives the same bytes; a smaller size is resized from the 64 px images
     again = prepare_emoji(out, 64, tarballs=png_tarballs)  # over its own earlier run
     assert again["files_sha256"] == manifest["files_sha256"]

@@ -98,6 +98,9 @@ def test_exported_stylegan2_renders_what_g_ema_renders(tmp_path, tiny_spec):
     assert card["data"]["folder"].endswith("plain") and card["data"]["images"] == 8
     assert header["license"] == "CC0 test" and card["license_note"] == "CC0 test"
     assert model.info()["provenance"]["source"] == "trained from scratch"
+    hw = card["hardware"]  # what ran it, for the model card
+    assert hw["device"] == "cpu" and hw["threads"] == 1 and hw["processes"] == 1 and hw["cpu"]
+    assert hw["torch"] == torch.__version__
 
 
 def test_exported_biggan_has_standing_statistics_and_renders_as_trained(tmp_path, tiny_spec):
