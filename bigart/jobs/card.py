@@ -20,7 +20,7 @@ from bigart.engine.engine import Engine
 from bigart.engine.images import save_png
 from bigart.engine.request import RenderRequest
 from bigart.errors import BigartError
-from bigart.jobs.evaluate import _pairs, _render, _translate_all
+from bigart.jobs.evaluate import held_out_pairs, render_pixels, translate_all
 from bigart.jobs.progress import Progress
 from bigart.models import LoadedModel, load_model
 from bigart.models.modelfile import read_model_file, save_model_file
@@ -68,13 +68,13 @@ def sample_grid(model: LoadedModel, data_folder: str | Path | None = None) -> np
             raise BigartError("a CycleGAN sample grid needs the emoji data folder")
         data = load_emoji(data_folder)
         a_style, b_style = data.manifest["styles"][:2]
-        a, b, _, _ = _pairs(data, a_style, b_style)
+        a, b, _, _ = held_out_pairs(data, a_style, b_style)
         pick = np.linspace(0, len(a) - 1, min(GRID_PAIRS, len(a))).round().astype(int)
         a, b = a[pick], b[pick]
         quiet = Progress()
         quiet.start(2 * len(a), "grid")
-        ab = _translate_all(engine, a, "AtoB", quiet)
-        ba = _translate_all(engine, b, "BtoA", quiet)
+        ab = translate_all(engine, a, "AtoB", quiet)
+        ba = translate_all(engine, b, "BtoA", quiet)
         rows = [a, ab, b, b, ba, a]
         return image_grid(np.concatenate(rows), len(a))
     psi = float(model.info().get("default_psi") or GRID_PSI)
@@ -84,10 +84,10 @@ def sample_grid(model: LoadedModel, data_folder: str | Path | None = None) -> np
         for seed_row in range(2):
             for k in range(n):
                 request = RenderRequest(seeds=(seed_row * n + k,), psi=psi, class_weights=((k, 1.0),))
-                images.append(_render(engine, request)[0])
+                images.append(render_pixels(engine, request)[0])
         return image_grid(np.stack(images), n)
     request = RenderRequest(seeds=tuple(range(GRID_SEEDS)), psi=GRID_PSI)
-    return image_grid(_render(engine, request), 8)
+    return image_grid(render_pixels(engine, request), 8)
 
 
 def write_card(
@@ -213,9 +213,7 @@ def card_markdown(
         f"- Recipe: `{recipe or 'see the header'}`; {card.get('steps', '?')} steps, {card.get('images_seen', 0):,} "
         f"images seen, batch {rec.get('batch', '?')}, precision {rec.get('precision', '?')}, "
         f"training time {_duration(float(card.get('training_seconds', 0)))}.",
-        f"- Hardware: {hw.get('cpu') or hw.get('gpu') or hw.get('device', '?')}"
-        + (f", {hw['threads']} thread(s)" if "threads" in hw else "")
-        + f", {hw.get('processes', 1)} process(es), torch {hw.get('torch', '?')}.",
+        _hardware_line(hw),
         "- To train it again (the run resumes where it stopped when interrupted; add `--resume`):",
         "",
         "```",
@@ -239,6 +237,16 @@ def card_markdown(
         lines += [""] + [f"Note: {n}" for n in notes]
     lines += ["", f"Card written by bigart {__version__} (`bigart evaluate --card`).", ""]
     return "\n".join(lines)
+
+
+def _hardware_line(hw: dict[str, Any]) -> str:
+    if not hw:
+        return "- Hardware: not recorded by the bigart that exported this file."
+    threads = f", {hw['threads']} thread(s)" if "threads" in hw else ""
+    return (
+        f"- Hardware: {hw.get('cpu') or hw.get('gpu') or hw.get('device', '?')}{threads}, "
+        f"{hw.get('processes', 1)} process(es), torch {hw.get('torch', '?')}."
+    )
 
 
 def _conditional(model: LoadedModel) -> bool:

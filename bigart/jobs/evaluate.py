@@ -76,7 +76,8 @@ def _resize(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([np.asarray(Image.fromarray(x).resize((w, h), Image.Resampling.LANCZOS)) for x in images])
 
 
-def _render(engine: Engine, request: RenderRequest) -> np.ndarray:
+def render_pixels(engine: Engine, request: RenderRequest) -> np.ndarray:
+    """uint8 RGB ``[N, H, W, 3]`` for ``request``; an engine error is raised as a BigartError."""
     result = engine.render(request)
     if not result.ok:
         raise BigartError(f"rendering failed: {result.error}")
@@ -124,7 +125,7 @@ def _generate(engine: Engine, spec: EvaluateSpec, classes: np.ndarray | None, pr
         parts: dict[int, np.ndarray] = {}
         for group, weights in groups:
             request = RenderRequest(seeds=tuple(int(spec.seed + i) for i in group), psi=spec.psi, class_weights=weights)
-            parts.update(zip(group.tolist(), _render(engine, request), strict=True))
+            parts.update(zip(group.tolist(), render_pixels(engine, request), strict=True))
         out.append(np.stack([parts[i] for i in idx.tolist()]))
         progress.advance(len(idx))
     return np.concatenate(out)
@@ -210,7 +211,7 @@ def _evaluate_gan(model, engine, spec, data, clf, notes, progress) -> dict[str, 
     return report
 
 
-def _pairs(data: EmojiImages, a: str, b: str) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
+def held_out_pairs(data: EmojiImages, a: str, b: str) -> tuple[np.ndarray, np.ndarray, list[str], bool]:
     """Images of the held-out emoji in style ``a`` and ``b``, paired by name (every emoji if none is held out)."""
     held = data.held_out_mask
     everything = not held.any()
@@ -230,11 +231,11 @@ def _pixel_scores(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
     return {"psnr": float(np.mean(p)), "ssim": float(np.mean(s))}
 
 
-def _translate_all(engine: Engine, images: np.ndarray, direction: str, progress: Progress) -> np.ndarray:
+def translate_all(engine: Engine, images: np.ndarray, direction: str, progress: Progress) -> np.ndarray:
     out = []
     for img in images:
         progress.check_aborted()
-        out.append(_render(engine, RenderRequest(image=FrozenArray.of(img, np.uint8), direction=direction))[0])
+        out.append(render_pixels(engine, RenderRequest(image=FrozenArray.of(img, np.uint8), direction=direction))[0])
         progress.advance()
     return np.stack(out)
 
@@ -248,7 +249,7 @@ def _evaluate_cyclegan(model, engine, spec, data, clf, notes, progress) -> dict[
         have = ", ".join(data.manifest["styles"])
         raise BigartError(f"{spec.data}: a CycleGAN is evaluated on two styles, {style_a} and another; it has {have}")
     style_b = others[0]
-    a, b, names, everything = _pairs(data, style_a, style_b)
+    a, b, names, everything = held_out_pairs(data, style_a, style_b)
     if everything:
         notes.append("the data set holds out no emoji: every emoji is compared, including any trained on")
     directions = list(model.generator.directions)
@@ -259,7 +260,7 @@ def _evaluate_cyclegan(model, engine, spec, data, clf, notes, progress) -> dict[
     try:
         for d in directions:
             src, tgt = (a, b) if d == "AtoB" else (b, a)
-            out = _resize(_translate_all(engine, src, d, progress), tgt.shape[1:3])
+            out = _resize(translate_all(engine, src, d, progress), tgt.shape[1:3])
             outputs[d] = out
             block: dict[str, Any] = {
                 "translated": _pixel_scores(out, tgt),
@@ -281,7 +282,7 @@ def _evaluate_cyclegan(model, engine, spec, data, clf, notes, progress) -> dict[
                 }
             report["directions"][d] = block
         if len(directions) == 2:
-            back = _resize(_translate_all(engine, outputs["AtoB"], "BtoA", progress), a.shape[1:3])
+            back = _resize(translate_all(engine, outputs["AtoB"], "BtoA", progress), a.shape[1:3])
             report["cycle_AtoBtoA"] = {
                 **_pixel_scores(back, a),
                 "read_as": "how much of the input survives the round trip (the identity would score perfectly)",

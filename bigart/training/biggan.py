@@ -154,10 +154,7 @@ class BigGANTrainer(ClassConditional, Trainer):
         return self._rendering_copy(None, self.spec.standing_batches)
 
     def header_extras(self) -> dict[str, Any]:
-        names = (self.base_info or {}).get("class_names")
-        if names is None and self.base_info is None and self.data.num_classes:
-            names = self.data.class_names
         return {
             "default_psi": 0.7 if self.base_info is None else (self.base_info.get("default_psi") or 0.7),
-            "class_names": names,
+            "class_names": self.class_names(),
         }

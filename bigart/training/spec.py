@@ -16,7 +16,18 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 AUGMENTS = ("ada", "fixed", "none")
 
 # Fields a resumed run may take from the new spec; everything else comes from the checkpoint, so the run is the same.
-RESUME_OVERRIDES = ("out", "data", "data_b", "steps", "sample_every", "checkpoint_every", "export", "resume", "license")
+RESUME_OVERRIDES = (
+    "out",
+    "data",
+    "data_b",
+    "steps",
+    "sample_every",
+    "checkpoint_every",
+    "export",
+    "resume",
+    "license",
+    "class_names",
+)
 
 
 @dataclass
@@ -57,6 +68,7 @@ class TrainSpec:
     lambda_paired: float = 0.0
     pool_size: int = 50
     class_index: int = 0  # class used for unlabelled data on a class-conditional model
+    class_names: list[str] | None = None  # names the exported model records for the class folders (sorted order)
     standing_batches: int = 4  # BigGAN: batches per truncation row for the exported standing statistics
     sample_every: int = 100
     checkpoint_every: int = 500

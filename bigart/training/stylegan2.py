@@ -203,5 +203,4 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
         return image_grid(to_uint8(imgs), math.ceil(math.sqrt(n))), {"seeds": seeds, "classes": classes, "psi": 1.0}
 
     def header_extras(self) -> dict[str, Any]:
-        names = (self.base_info or {}).get("class_names") or (self.data.class_names if self.n_classes else None)
-        return {"default_psi": 0.7, "class_names": names}
+        return {"default_psi": 0.7, "class_names": self.class_names()}

@@ -637,7 +637,21 @@ class ClassConditional:
     n_classes = 0
     data: ImageFolder
 
+    def class_names(self) -> list[str] | None:
+        """The class names the exported model records: the spec's display names for the class folders, the base
+        model's, or the folder names (None for an unconditional model)."""
+        names = (self.base_info or {}).get("class_names")
+        if names is None and self.n_classes and self.data.num_classes:
+            names = list(self.spec.class_names or self.data.class_names)
+        return names
+
     def check_classes(self) -> None:
+        names = self.spec.class_names
+        if names is not None and len(names) != self.data.num_classes:
+            raise BigartError(
+                f"class_names gives {len(names)} names for the {self.data.num_classes} class folders of "
+                f"{self.data.root} ({', '.join(self.data.class_names)})"
+            )
         if self.n_classes and self.data.num_classes > self.n_classes:
             raise BigartError(
                 f"{self.data.root} has {self.data.num_classes} class folders but the model knows {self.n_classes} "

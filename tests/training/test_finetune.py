@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from bigart.errors import BigartError
 from bigart.models import load_model, read_model_file
 from bigart.models.cyclegan import CycleGANConfig, CycleGANModel
 from bigart.training.checkpoint import load_checkpoint
@@ -120,6 +121,17 @@ def test_exported_biggan_has_standing_statistics_and_renders_as_trained(tmp_path
     assert not torch.equal(stats.running_vars[1], stats.running_vars[2])  # one row per truncation
     image = model.generator(z, onehot, 1.0)
     assert torch.isfinite(image).all() and image.abs().max() <= 1
+
+
+def test_class_names_name_the_class_folders_in_the_exported_model(tmp_path, tiny_spec):
+    out = tmp_path / "named.safetensors"
+    train(tiny_spec("biggan", tmp_path / "run", steps=1, class_names=["Cat", "Dog"], export=str(out)))
+    assert load_model(out).meta["class_names"] == ["Cat", "Dog"]  # in the folders' sorted order: cats, dogs
+    # a resumed run may rename them (the names are metadata, not training state)
+    train(tiny_spec("biggan", tmp_path / "run", steps=1, class_names=["Kitty", "Doggo"], export=str(out), resume=True))
+    assert load_model(out).meta["class_names"] == ["Kitty", "Doggo"]
+    with pytest.raises(BigartError, match="gives 3 names for the 2 class folders"):
+        train(tiny_spec("biggan", tmp_path / "bad", steps=1, class_names=["a", "b", "c"]))
 
 
 def test_exported_cyclegan_translates_as_trained(tmp_path, tiny_spec):
