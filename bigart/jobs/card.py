@@ -214,6 +214,7 @@ def card_markdown(
         f"images seen, batch {rec.get('batch', '?')}, precision {rec.get('precision', '?')}, "
         f"training time {_duration(float(card.get('training_seconds', 0)))}.",
         _hardware_line(hw),
+        _losses_line(model.family, rec),
         "- To train it again (the run resumes where it stopped when interrupted; add `--resume`):",
         "",
         "```",
@@ -237,6 +238,28 @@ def card_markdown(
         lines += [""] + [f"Note: {n}" for n in notes]
     lines += ["", f"Card written by bigart {__version__} (`bigart evaluate --card`).", ""]
     return "\n".join(lines)
+
+
+def _losses_line(family: str, rec: dict[str, Any]) -> str:
+    """The objective the recipe trained with, in words (from the card's copy of the training spec)."""
+    if not rec:
+        return "- Losses: not recorded."
+    if family == "cyclegan":
+        line = f"- Losses: LSGAN, cycle L1 (λ {rec.get('lambda_cycle')}), identity L1 (λ {rec.get('lambda_identity')})"
+        if rec.get("paired") and rec.get("lambda_paired"):
+            line += (
+                f", and a paired L1 term (λ {rec.get('lambda_paired')}): domain A and B images paired by file name, "
+                "so the translation is also supervised by the true other-style image"
+            )
+        return line + "."
+    reg = f"lazy R1 (gamma {rec['r1_gamma']})" if rec.get("r1_gamma") else "lazy R1 (default gamma)"
+    if rec.get("loss") == "hinge":
+        reg = "no R1"
+    extra = f", path length (weight {rec.get('pl_weight')})" if family == "stylegan2" and rec.get("pl_weight") else ""
+    return (
+        f"- Losses: {rec.get('loss', 'logistic')}, {reg}{extra}; augmentation {rec.get('augment')} "
+        f"({', '.join(rec.get('augmentations') or [])}); generator average (EMA) exported."
+    )
 
 
 def _hardware_line(hw: dict[str, Any]) -> str:

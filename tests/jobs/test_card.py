@@ -75,6 +75,7 @@ def test_stylegan2_card_from_a_real_run(tmp_path, classifier_file):  # noqa: F81
     assert cells[3] == f"real-vs-real floor {m['frechet']['real_vs_real_floor']:.3f}"
     assert "early checkpoint (step 1)" in md and "in 9 classes" not in md and "models/recipes/emoji.json" in md
     assert "Twemoji graphics" in md and "CC BY 4.0" in md and "Apache License 2.0" in md
+    assert "- Losses: logistic, lazy R1 (default gamma), path length (weight 2.0); augmentation ada" in md
     assert f"sha256 `{load_model(final).sha256}`" in md  # the file as it is now, header included
     with Image.open(final.with_suffix(".png")) as grid:
         assert grid.size == (8 * 32, 2 * 32)
@@ -92,7 +93,7 @@ def test_cyclegan_card_shows_the_baseline(tmp_path, data, classifier_file):  # n
     for block in d.values():  # an identity translation scores exactly its baseline
         assert block["translated"] == pytest.approx(block["identity_baseline"])
     md = model.with_suffix(".md").read_text()
-    assert "| AtoB PSNR dB" in md and "identity baseline" in md
+    assert "| AtoB PSNR dB" in md and "identity baseline" in md and "- Losses: not recorded." in md
     held = int(data.held_out_mask.sum() // 2)
     with Image.open(model.with_suffix(".png")) as grid:
         cols = min(8, held)
