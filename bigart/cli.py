@@ -262,7 +262,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     early = early_steps = None
     if args.early:
         early = run(dataclasses.replace(spec, model=args.early, json_out=None), _progress_bar(args.quiet))
-        early_steps = (early_model_card(args.early) or {}).get("steps")
+        from bigart.jobs.card import model_card
+
+        early_steps = model_card(args.early).get("steps")
         if not args.quiet:
             print(f"early checkpoint ({early_steps} steps):")
             print(format_report(early))
@@ -272,12 +274,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         md, grid = write_card(args.model, report, early, early_steps, args.recipe, args.data, args.classifier)
         print(f"wrote the metrics into {args.model}, and {md} with {grid}")
     return 0
-
-
-def early_model_card(path: str) -> dict | None:
-    from bigart.models import read_model_file
-
-    return read_model_file(path)[1].get("card")
 
 
 def _add_data_and_evaluate(sub) -> None:

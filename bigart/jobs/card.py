@@ -33,6 +33,11 @@ GRID_PAIRS = 8
 GRID_PSI = 0.7
 
 
+def model_card(path: str | Path) -> dict[str, Any]:
+    """The card in a bigart model file's header (empty when it has none)."""
+    return read_model_file(path)[1].get("card") or {}
+
+
 def metrics_summary(report: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of an evaluation report, each next to its reference."""
     headline = {
