@@ -343,6 +343,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         "freeze_d": args.freeze_d,
         "loss": args.loss,
         "augment": args.augment,
+        "lr_decay_steps": args.lr_decay,
     }
     spec.update({k: v for k, v in flags.items() if v is not None})
     if args.resume:
@@ -477,6 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--freeze-d", type=int, help="freeze the first N discriminator blocks (fine-tuning)")
     s.add_argument("--loss", choices=["logistic", "hinge"], help="BigGAN: logistic (default) or hinge")
     s.add_argument("--augment", choices=["ada", "fixed", "none"], help="discriminator augmentation (default ada)")
+    s.add_argument(
+        "--lr-decay",
+        type=int,
+        metavar="N",
+        help="learning rates fall linearly to zero over the last N steps (may be added when resuming)",
+    )
     s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     s.add_argument("--export", metavar="FILE.safetensors", help="write the trained generator as a bigart model file")
     s.add_argument("-q", "--quiet", action="store_true")

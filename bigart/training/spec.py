@@ -27,6 +27,7 @@ RESUME_OVERRIDES = (
     "resume",
     "license",
     "class_names",
+    "lr_decay_steps",
 )
 
 
@@ -45,6 +46,7 @@ class TrainSpec:
     batch: int = 8
     lr_g: float | None = None
     lr_d: float | None = None
+    lr_decay_steps: int | None = None  # the learning rates fall linearly to zero over the last N steps (None/0: off)
     loss: str = "logistic"  # BigGAN: 'logistic' or 'hinge'
     r1_gamma: float | None = None  # None: 0.0002 * resolution^2 / batch (logistic), 0 (hinge)
     r1_interval: int = 16
@@ -97,6 +99,8 @@ class TrainSpec:
         for name in ("sample_every", "checkpoint_every", "r1_interval", "pl_interval", "aug_interval"):
             if getattr(self, name) < 1:
                 raise BigartError(f"{name} must be at least 1")
+        if self.lr_decay_steps is not None and self.lr_decay_steps < 0:
+            raise BigartError("lr_decay_steps must be >= 0")
         if self.freeze_d < 0:
             raise BigartError("freeze_d must be >= 0")
         if self.base is None and self.resolution is None and not self.resume:

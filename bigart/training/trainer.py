@@ -169,6 +169,7 @@ class Trainer:
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         lr_g, lr_d = spec.lr_g or self.default_lr[0], spec.lr_d or self.default_lr[1]
+        self.base_lr = (lr_g, lr_d)
         self.opt_g = torch.optim.Adam(self.g_params, lr=lr_g, betas=self.default_betas, eps=self.default_eps)
         self.opt_d = torch.optim.Adam(self.d_params, lr=lr_d, betas=self.default_betas, eps=self.default_eps)
         fp16 = spec.precision == "fp16"
@@ -277,6 +278,18 @@ class Trainer:
                 saved[key] = new[key]
         saved["resume"] = True
         return TrainSpec.from_dict(saved)
+
+    def lr_factor(self, step: int) -> float:
+        """The learning-rate multiplier at ``step`` (0-based): 1, then a linear fall to zero over the last
+        ``lr_decay_steps`` steps of the run (the schedule of the CycleGAN paper, counted in steps)."""
+        n = self.spec.lr_decay_steps or 0
+        return 1.0 if n <= 0 else min(1.0, (self.spec.steps - step) / (n + 1))
+
+    def _set_lr(self) -> None:
+        f = self.lr_factor(self.step)
+        for opt, base in ((self.opt_g, self.base_lr[0]), (self.opt_d, self.base_lr[1])):
+            for group in opt.param_groups:
+                group["lr"] = base * f
 
     def _orders(self) -> dict[str, EpochOrder]:
         return {"a": self.order}
@@ -520,6 +533,7 @@ class Trainer:
                     t0 = time.perf_counter()
                     rng = StepRNG(s.seed, self.step, self.ctx.rank)
                     rng.seed_global()
+                    self._set_lr()
                     self.last_losses = self.train_step(rng)
                     self.step += 1
                     self.images_seen += s.batch

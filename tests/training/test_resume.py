@@ -93,3 +93,29 @@ def test_a_run_folder_is_not_overwritten_without_resume(tmp_path, tiny_spec):
     train(tiny_spec("stylegan2", tmp_path / "run", steps=1))
     with pytest.raises(BigartError, match="--resume"):
         train(tiny_spec("stylegan2", tmp_path / "run", steps=2))
+
+
+def test_lr_decay_falls_linearly_to_zero_and_can_be_added_on_resume(tmp_path, tiny_spec, deterministic):
+    from bigart.training.stylegan2 import StyleGAN2Trainer
+
+    straight = train(tiny_spec("stylegan2", tmp_path / "straight", steps=4, lr_decay_steps=2))
+    first = train(tiny_spec("stylegan2", tmp_path / "split", steps=2))  # no decay asked for yet
+    second = train(tiny_spec("stylegan2", tmp_path / "split", steps=4, resume=True, lr_decay_steps=2))
+    assert second.step == 4 and first.step == 2
+    a = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
+    b = load_checkpoint(tmp_path / "split" / "checkpoint.pt")
+    # steps 0 and 1 run at full rate in both runs (factor min(1, (4 - t) / 3)), so adding the decay on resume
+    # equals having it from the start
+    assert_same_state(a, b)
+    assert straight.losses == second.losses
+    assert [g["lr"] for g in a["opt_G"]["param_groups"]] == [pytest.approx(0.0025 / 3)] * len(
+        a["opt_G"]["param_groups"]
+    )
+    trainer = StyleGAN2Trainer.__new__(StyleGAN2Trainer)
+    trainer.spec = tiny_spec("stylegan2", tmp_path / "x", steps=10, lr_decay_steps=4)
+    assert [trainer.lr_factor(t) for t in range(10)] == pytest.approx([1, 1, 1, 1, 1, 1, 0.8, 0.6, 0.4, 0.2])
+    # a decayed run differs from one without decay
+    plain = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
+    train(tiny_spec("stylegan2", tmp_path / "nodecay", steps=4))
+    c = load_checkpoint(tmp_path / "nodecay" / "checkpoint.pt")
+    assert not all(torch.equal(plain["G"][k], c["G"][k]) for k in c["G"])
