@@ -85,6 +85,18 @@ def upfirdn2d(
     n, c, h, w = x.shape
     c = int(c)  # a plain int even while tracing: ONNX needs the depthwise kernel's shape
 
+    f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
+    if not flip_filter:
+        f = f.flip(list(range(f.ndim)))
+    if upx == upy == downx == downy == 1 and min(px0, px1, py0, py1) >= 0 and px0 == px1 and py0 == py1:
+        # zero padding given to the convolution itself: one pass over the tensor fewer (ONNX Runtime runs a
+        # separate Pad otherwise)
+        if f.ndim == 2:
+            return F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c, padding=[py0, px0])
+        k = f[None, None].repeat(c, 1, 1)
+        x = F.conv2d(x, k.unsqueeze(2), groups=c, padding=[0, px0])
+        return F.conv2d(x, k.unsqueeze(3), groups=c, padding=[py0, 0])
+
     if upx > 1 or upy > 1:
         x = x.reshape(n, c, h, 1, w, 1)
         x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
@@ -94,9 +106,6 @@ def upfirdn2d(
     if min(px0, px1, py0, py1) < 0:
         x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
 
-    f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
-    if not flip_filter:
-        f = f.flip(list(range(f.ndim)))
     if f.ndim == 2:
         x = F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c)
     else:

@@ -156,3 +156,24 @@ def test_generator_has_no_nvidia_cuda_assumption(tiny_sg2):
     g = tiny_sg2()
     assert all(p.device.type == "cpu" for p in g.parameters())
     assert isinstance(g, StyleGAN2Generator)
+
+
+@pytest.mark.parametrize("up", [1, 2])
+@pytest.mark.parametrize("clamp", [None, 0.5])
+@pytest.mark.parametrize("noise_mode", ["const", "none"])
+def test_the_layer_form_exported_to_onnx_equals_the_layer(up, clamp, noise_mode):
+    from bigart.models.stylegan2 import SynthesisLayer
+
+    torch.manual_seed(0)
+    layer = SynthesisLayer(16, 32, w_dim=8, resolution=16, up=up, conv_clamp=clamp).eval()
+    with torch.no_grad():
+        layer.noise_strength.fill_(0.3)
+        layer.bias.normal_()
+    x, w = torch.randn(3, 16, 16 // up, 16 // up), torch.randn(3, 8)
+    with torch.no_grad():
+        want = layer(x, w, noise_mode)
+        got = layer._forward_for_onnx(x, layer.affine(w), noise_mode)
+    assert got.shape == want.shape == (3, 32, 16, 16)
+    torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-5)
+    if clamp is not None:
+        assert float(want.abs().max()) == pytest.approx(clamp)  # the clamp was reached, so it was tested
