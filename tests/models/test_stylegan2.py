@@ -177,3 +177,19 @@ def test_the_layer_form_exported_to_onnx_equals_the_layer(up, clamp, noise_mode)
     torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-5)
     if clamp is not None:
         assert float(want.abs().max()) == pytest.approx(clamp)  # the clamp was reached, so it was tested
+
+
+def test_the_torgb_form_exported_to_onnx_equals_the_layer(monkeypatch):
+    from bigart.models.stylegan2 import ToRGBLayer
+
+    torch.manual_seed(0)
+    layer = ToRGBLayer(16, 3, w_dim=8, conv_clamp=2.0).eval()
+    with torch.no_grad():
+        layer.bias.normal_()
+    x, w = torch.randn(3, 16, 8, 8) * 3, torch.randn(3, 8)
+    with torch.no_grad():
+        want = layer(x, w)
+        monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+        got = layer(x, w)
+    torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-5)
+    assert float(want.abs().max()) == pytest.approx(2.0)
