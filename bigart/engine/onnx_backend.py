@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 EXPORTER = "torchscript"
-GRAPH_VERSION = 3  # bump whenever the wrappers change what a graph computes: old cache entries then go unused
+GRAPH_VERSION = 4  # bump whenever the wrappers change what a graph computes: old cache entries then go unused
 TOLERANCE = 1e-3  # fp32 graphs: max abs difference to torch, outputs in [-1, 1]
 FP16_TOLERANCE = 0.1  # fp16 preview graphs (CUDA only): about 13 of 255 levels at worst
 CPU = "CPUExecutionProvider"
