@@ -186,13 +186,7 @@ def card_markdown(
         "",
         "## Data and licenses",
         "",
-        f"Trained on `{data.get('folder', '?')}`: {data.get('images', '?')} images"
-        + (
-            f" in {len(data['classes'])} classes ({', '.join(data['classes'])})"
-            if data.get("classes") and _conditional(model)
-            else ""
-        )
-        + (f"; domain A {data['A']['images']} and domain B {data['B']['images']} images" if "A" in data else "")
+        _data_sentence(data, _conditional(model))
         + f", made by `bigart data emoji --size {manifest.get('size', 64)}`, without the held-out 10% of emoji that "
         "the evaluation uses.",
         "",
@@ -220,6 +214,7 @@ def card_markdown(
         f"training time {_duration(float(card.get('training_seconds', 0)))}.",
         _hardware_line(hw),
         _losses_line(model.family, rec),
+        *filter(None, [_schedule_line(rec)]),
         "- To train it again (the run resumes where it stopped when interrupted; add `--resume`):",
         "",
         "```",
@@ -243,6 +238,27 @@ def card_markdown(
         lines += [""] + [f"Note: {n}" for n in notes]
     lines += ["", f"Card written by bigart {__version__} (`bigart evaluate --card`).", ""]
     return "\n".join(lines)
+
+
+def _data_sentence(data: dict[str, Any], conditional: bool) -> str:
+    if "A" in data and "B" in data:  # CycleGAN: two domains
+        a, b = data["A"], data["B"]
+        paired = ", paired by file name" if data.get("paired") else ""
+        return (
+            f"Trained on domain A `{a.get('folder', '?')}` ({a.get('images', '?')} images) and domain B "
+            f"`{b.get('folder', '?')}` ({b.get('images', '?')} images){paired}"
+        )
+    classes = data.get("classes") if conditional else None
+    return f"Trained on `{data.get('folder', '?')}`: {data.get('images', '?')} images" + (
+        f" in {len(classes)} classes ({', '.join(classes)})" if classes else ""
+    )
+
+
+def _schedule_line(rec: dict[str, Any]) -> str | None:
+    n = rec.get("lr_decay_steps")
+    if not n:
+        return None
+    return f"- Learning rates constant, then falling linearly to zero over the last {n:,} steps."
 
 
 def _losses_line(family: str, rec: dict[str, Any]) -> str:

@@ -85,7 +85,10 @@ def test_stylegan2_card_from_a_real_run(tmp_path, classifier_file):  # noqa: F81
 
 
 def test_cyclegan_card_shows_the_baseline(tmp_path, data, classifier_file):  # noqa: F811
-    model = _save(tmp_path, identity_cyclegan(), "cyclegan", card={"steps": 7, "data": {"folder": "x", "images": 2}})
+    domains = {"A": {"folder": "x/noto", "images": 3}, "B": {"folder": "x/twemoji", "images": 4}, "paired": True}
+    recipe = {"paired": True, "lambda_cycle": 10.0, "lambda_identity": 0.5, "lambda_paired": 10.0}
+    card = {"steps": 7, "data": {"folder": "x/noto", **domains}, "recipe": {**recipe, "lr_decay_steps": 4000}}
+    model = _save(tmp_path, identity_cyclegan(), "cyclegan", card=card)
     assert main(["evaluate", "--model", str(model), "--data", str(FIXTURE), "--card", "-q"]) == 0
     _, header = read_model_file(model)
     d = header["card"]["metrics"]["directions"]
@@ -93,7 +96,10 @@ def test_cyclegan_card_shows_the_baseline(tmp_path, data, classifier_file):  # n
     for block in d.values():  # an identity translation scores exactly its baseline
         assert block["translated"] == pytest.approx(block["identity_baseline"])
     md = model.with_suffix(".md").read_text()
-    assert "| AtoB PSNR dB" in md and "identity baseline" in md and "- Losses: not recorded." in md
+    assert "| AtoB PSNR dB" in md and "identity baseline" in md and "paired L1 term (λ 10.0)" in md
+    assert "domain A `x/noto` (3 images) and domain B `x/twemoji` (4 images), paired by file name" in md
+    assert "? images" not in md
+    assert "- Learning rates constant, then falling linearly to zero over the last 4,000 steps." in md
     held = int(data.held_out_mask.sum() // 2)
     with Image.open(model.with_suffix(".png")) as grid:
         cols = min(8, held)

@@ -64,12 +64,10 @@ def test_recorded_metrics_beat_their_references():
     accuracy = _metrics("biggan")["metrics"]["class_accuracy"]
     assert accuracy["accuracy"] > 3 * accuracy["chance"]
     directions = _metrics("cyclegan")["metrics"]["directions"]
-    for d in directions.values():
-        assert d["translated"]["psnr"] > d["identity_baseline"]["psnr"]
-        assert d["frechet"]["translated_vs_real_target"] < 0.5 * d["frechet"]["identity_baseline"]
-    # SSIM: above identity from Noto to Twemoji; Twemoji -> Noto is still below it (0.328 vs 0.343: the shading it
-    # paints in is noisy), which is why the CycleGAN trains on in the next session
-    assert directions["AtoB"]["translated"]["ssim"] > directions["AtoB"]["identity_baseline"]["ssim"]
+    for d in directions.values():  # both ways: above the untranslated input on PSNR and SSIM
+        assert d["translated"]["psnr"] > d["identity_baseline"]["psnr"] + 1.0
+        assert d["translated"]["ssim"] > d["identity_baseline"]["ssim"]
+        assert d["frechet"]["translated_vs_real_target"] < 0.25 * d["frechet"]["identity_baseline"]
 
 
 def test_the_stylegan_draws_emoji_on_white():
