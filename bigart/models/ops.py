@@ -85,33 +85,28 @@ def upfirdn2d(
     n, c, h, w = x.shape
     c = int(c)  # a plain int even while tracing: ONNX needs the depthwise kernel's shape
 
+    conv_pad = [0, 0]  # (y, x) zero padding done by the convolution itself
+    if upx == upy == 1 and min(px0, px1, py0, py1) >= 0 and px0 == px1 and py0 == py1:
+        # symmetric padding without upsampling: one pass over the tensor fewer (ONNX Runtime runs a separate Pad)
+        conv_pad = [py0, px0]
+    else:
+        if upx > 1 or upy > 1:
+            x = x.reshape(n, c, h, 1, w, 1)
+            x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
+            x = x.reshape(n, c, h * upy, w * upx)
+        x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+        if min(px0, px1, py0, py1) < 0:
+            x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+
     f = (f * (gain ** (f.ndim / 2))).to(x.dtype)
     if not flip_filter:
         f = f.flip(list(range(f.ndim)))
-    if upx == upy == downx == downy == 1 and min(px0, px1, py0, py1) >= 0 and px0 == px1 and py0 == py1:
-        # zero padding given to the convolution itself: one pass over the tensor fewer (ONNX Runtime runs a
-        # separate Pad otherwise)
-        if f.ndim == 2:
-            return F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c, padding=[py0, px0])
-        k = f[None, None].repeat(c, 1, 1)
-        x = F.conv2d(x, k.unsqueeze(2), groups=c, padding=[0, px0])
-        return F.conv2d(x, k.unsqueeze(3), groups=c, padding=[py0, 0])
-
-    if upx > 1 or upy > 1:
-        x = x.reshape(n, c, h, 1, w, 1)
-        x = F.pad(x, [0, upx - 1, 0, 0, 0, upy - 1])
-        x = x.reshape(n, c, h * upy, w * upx)
-
-    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
-    if min(px0, px1, py0, py1) < 0:
-        x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
-
     if f.ndim == 2:
-        x = F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c)
+        x = F.conv2d(x, f[None, None].repeat(c, 1, 1, 1), groups=c, padding=conv_pad)
     else:
         k = f[None, None].repeat(c, 1, 1)
-        x = F.conv2d(x, k.unsqueeze(2), groups=c)
-        x = F.conv2d(x, k.unsqueeze(3), groups=c)
+        x = F.conv2d(x, k.unsqueeze(2), groups=c, padding=[0, conv_pad[1]])
+        x = F.conv2d(x, k.unsqueeze(3), groups=c, padding=[conv_pad[0], 0])
 
     if downx > 1 or downy > 1:
         x = x[:, :, ::downy, ::downx]
@@ -217,6 +212,13 @@ def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> to
     return x * (x.square().mean(dim=dim, keepdim=True) + eps).rsqrt()
 
 
+def demodulation(styles: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``[N, O]`` coefficients ``rsqrt(sum_{i,k} (weight[o, i, k] * styles[n, i])^2 + 1e-8)`` that give each output
+    channel of the modulated convolution unit expected variance (StyleGAN2's demodulation)."""
+    # sum_{i,k} (w[o,i,k] * s[n,i])^2 = sum_i s[n,i]^2 * sum_k w[o,i,k]^2
+    return (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+
+
 def modulated_conv2d(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -238,9 +240,7 @@ def modulated_conv2d(
     x = x * styles.to(x.dtype)[:, :, None, None]
     x = conv2d_resample(x, weight.to(x.dtype), f=resample_filter, up=up, down=down, padding=padding)
     if demodulate:
-        # sum_{i,k} (w[o,i,k] * s[n,i])^2 = sum_i s[n,i]^2 * sum_k w[o,i,k]^2
-        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
-        x = x * dcoefs.to(x.dtype)[:, :, None, None]
+        x = x * demodulation(styles, weight).to(x.dtype)[:, :, None, None]
     if noise is not None:
         x = x + noise.to(x.dtype)
     return x

@@ -19,7 +19,15 @@ from torch import nn
 
 from bigart.models.config import ConfigDict
 from bigart.models.mapping import FullyConnectedLayer, StyleGenerator
-from bigart.models.ops import SQRT2, bias_act, conv2d_resample, modulated_conv2d, setup_filter, upsample2d
+from bigart.models.ops import (
+    SQRT2,
+    bias_act,
+    conv2d_resample,
+    demodulation,
+    modulated_conv2d,
+    setup_filter,
+    upsample2d,
+)
 
 ARCHITECTURES = ("orig", "skip", "resnet")
 NOISE_MODES = ("const", "random", "none")
@@ -175,7 +183,7 @@ class SynthesisLayer(nn.Module):
         """
         x = x * styles.to(x.dtype)[:, :, None, None]
         x = conv2d_resample(x, self.weight.to(x.dtype), f=self.resample_filter, up=self.up, padding=self.padding)
-        demod = (styles.square() @ self.weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
+        demod = demodulation(styles, self.weight)
         n, c, h, w = x.shape
         nc = n * c
         x = F.batch_norm(

@@ -23,7 +23,7 @@ from torch import nn
 
 from bigart.models.config import ConfigDict
 from bigart.models.mapping import FullyConnectedLayer, StyleGenerator
-from bigart.models.ops import SQRT2
+from bigart.models.ops import SQRT2, demodulation
 
 __all__ = [
     "LayerGeometry",
@@ -429,8 +429,7 @@ def _modulated_conv(
     styles = styles * styles.square().mean(dim=1, keepdim=True).rsqrt()
     x = x * (styles * input_gain).to(x.dtype)[:, :, None, None]
     x = F.conv2d(x, weight.to(x.dtype), padding=padding)
-    dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()
-    return x * dcoefs.to(x.dtype)[:, :, None, None]
+    return x * demodulation(styles, weight).to(x.dtype)[:, :, None, None]
 
 
 # ------------------------------------------------------------------------------------------------------
