@@ -73,6 +73,14 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lr_schedule(text: str) -> list[list[float]]:
+    """``STEP:F,STEP:F,...`` as ``[[step, factor], ...]`` (argparse type)."""
+    try:
+        return [[int(step), float(f)] for step, f in (item.split(":") for item in text.split(","))]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected STEP:FACTOR pairs joined by commas") from None
+
+
 def _progress_bar(quiet: bool):
     """A Progress that draws a tqdm bar with ETA on the terminal."""
     from tqdm import tqdm
@@ -344,6 +352,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         "loss": args.loss,
         "augment": args.augment,
         "lr_decay_steps": args.lr_decay,
+        "lr_schedule": args.lr_schedule,
     }
     spec.update({k: v for k, v in flags.items() if v is not None})
     if args.resume:
@@ -483,6 +492,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="learning rates fall linearly to zero over the last N steps (may be added when resuming)",
+    )
+    s.add_argument(
+        "--lr-schedule",
+        type=_lr_schedule,
+        metavar="STEP:F,...",
+        help="learning-rate multiplier F at STEP, linear in between; a step given twice is a jump "
+        "(e.g. 0:1,9000:1,12000:0); replaces --lr-decay",
     )
     s.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     s.add_argument("--export", metavar="FILE.safetensors", help="write the trained generator as a bigart model file")

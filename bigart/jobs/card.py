@@ -255,6 +255,18 @@ def _data_sentence(data: dict[str, Any], conditional: bool) -> str:
 
 
 def _schedule_line(rec: dict[str, Any]) -> str | None:
+    points = rec.get("lr_schedule")
+    if points:
+        parts, last = [], None
+        for step, f in points:
+            sep = "" if last is None else (" → jump to " if step == last else " → ")
+            parts.append(f"{sep}{f:g} at step {step:,}")
+            last = step
+        return (
+            "- Learning-rate multiplier, linear between the points (the recipe's `lr_schedule`): "
+            + "".join(parts)
+            + "."
+        )
     n = rec.get("lr_decay_steps")
     if not n:
         return None

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,23 @@ RESUME_OVERRIDES = (
     "license",
     "class_names",
     "lr_decay_steps",
+    "lr_schedule",
 )
+
+
+def _checked_schedule(points: Any) -> list[list[float]]:
+    """``[[step, factor], ...]`` with steps non-decreasing and factors >= 0, or a clear error."""
+    try:
+        out = [[int(s), float(f)] for s, f in points]
+    except (TypeError, ValueError) as e:
+        raise BigartError(f"lr_schedule is a list of [step, factor] pairs ({e})") from None
+    if not out:
+        raise BigartError("lr_schedule needs at least one [step, factor] pair")
+    if any(b[0] < a[0] for a, b in pairwise(out)):
+        raise BigartError("lr_schedule steps must not decrease")
+    if any(s < 0 or not f >= 0 for s, f in out):  # `not f >= 0` also refuses NaN
+        raise BigartError("lr_schedule steps and factors must be >= 0")
+    return out
 
 
 @dataclass
@@ -47,6 +64,8 @@ class TrainSpec:
     lr_g: float | None = None
     lr_d: float | None = None
     lr_decay_steps: int | None = None  # the learning rates fall linearly to zero over the last N steps (None/0: off)
+    # or any schedule: [[step, factor], ...], the rates' multiplier, linear between points (see ``lr_factor``)
+    lr_schedule: list[list[float]] | None = None
     loss: str = "logistic"  # BigGAN: 'logistic' or 'hinge'
     r1_gamma: float | None = None  # None: 0.0002 * resolution^2 / batch (logistic), 0 (hinge)
     r1_interval: int = 16
@@ -101,6 +120,10 @@ class TrainSpec:
                 raise BigartError(f"{name} must be at least 1")
         if self.lr_decay_steps is not None and self.lr_decay_steps < 0:
             raise BigartError("lr_decay_steps must be >= 0")
+        if self.lr_schedule is not None:
+            self.lr_schedule = _checked_schedule(self.lr_schedule)
+            if self.lr_decay_steps:
+                raise BigartError("give lr_decay_steps or lr_schedule, not both")
         if self.freeze_d < 0:
             raise BigartError("freeze_d must be >= 0")
         if self.base is None and self.resolution is None and not self.resume:
@@ -108,6 +131,27 @@ class TrainSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def lr_factor(self, step: int) -> float:
+        """The learning-rate multiplier at ``step`` (0-based), a pure function of the step, so a resumed run
+        may change the schedule and the recipe still reproduces the run from scratch.
+
+        ``lr_schedule`` points are joined linearly; before the first point its factor holds, after the last
+        point the last one; a step listed twice is a jump (the later point holds from that step on).
+        ``lr_decay_steps`` N is the schedule ``[[steps - N - 1, 1], [steps, 0]]``: constant, then a linear fall
+        to zero over the last N steps (the CycleGAN paper's schedule, counted in steps).
+        """
+        points = self.lr_schedule
+        if not points:
+            n = self.lr_decay_steps or 0
+            return 1.0 if n <= 0 else min(1.0, (self.steps - step) / (n + 1))
+        i = max((k for k, (s, _) in enumerate(points) if s <= step), default=None)
+        if i is None:
+            return float(points[0][1])
+        if i == len(points) - 1:
+            return float(points[-1][1])
+        (s0, f0), (s1, f1) = points[i], points[i + 1]
+        return float(f0 + (f1 - f0) * (step - s0) / (s1 - s0))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainSpec:

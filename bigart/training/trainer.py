@@ -276,14 +276,15 @@ class Trainer:
         for key in RESUME_OVERRIDES:
             if new.get(key) is not None:
                 saved[key] = new[key]
+        for key, other in (("lr_decay_steps", "lr_schedule"), ("lr_schedule", "lr_decay_steps")):
+            if new.get(key) is not None:  # a schedule given on resume replaces the saved one of the other kind
+                saved[other] = None
         saved["resume"] = True
         return TrainSpec.from_dict(saved)
 
     def lr_factor(self, step: int) -> float:
-        """The learning-rate multiplier at ``step`` (0-based): 1, then a linear fall to zero over the last
-        ``lr_decay_steps`` steps of the run (the schedule of the CycleGAN paper, counted in steps)."""
-        n = self.spec.lr_decay_steps or 0
-        return 1.0 if n <= 0 else min(1.0, (self.spec.steps - step) / (n + 1))
+        """The learning-rate multiplier at ``step`` (0-based): see :meth:`TrainSpec.lr_factor`."""
+        return self.spec.lr_factor(step)
 
     def _set_lr(self) -> None:
         f = self.lr_factor(self.step)

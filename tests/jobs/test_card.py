@@ -119,3 +119,14 @@ def test_card_needs_a_bigart_file(tmp_path, tiny_sg2, classifier_file):  # noqa:
 
     with pytest.raises(BigartError, match="not a bigart model file"):
         write_card(plain, {"spec": {"samples": 1, "psi": 1.0}})
+
+
+def test_a_schedule_with_a_restart_is_written_out():
+    from bigart.jobs.card import _schedule_line
+
+    line = _schedule_line({"lr_schedule": [[0, 1], [10899, 1], [13900, 0], [13900, 1], [22000, 0]]})
+    assert line == (
+        "- Learning-rate multiplier, linear between the points (the recipe's `lr_schedule`): 1 at step 0 → "
+        "1 at step 10,899 → 0 at step 13,900 → jump to 1 at step 13,900 → 0 at step 22,000."
+    )
+    assert _schedule_line({"lr_decay_steps": 0}) is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bigart.cli import main
 from bigart.engine.images import read_recipe
 from bigart.models import load_model
@@ -20,12 +22,14 @@ def test_finetune_spec_flags_resume_and_export(tmp_path, tiny_spec, capsys):
     recipe = read_recipe(out / "samples" / "step-000001.png")
     assert recipe["kind"] == "training-sample" and recipe["step"] == 1 and recipe["family"] == "cyclegan"
     model = tmp_path / "m.safetensors"
-    assert main(["finetune", "--out", str(out), "--resume", "--steps", "3", "--export", str(model)]) == 0
+    resume = ["finetune", "--out", str(out), "--resume", "--steps", "3", "--lr-schedule", "0:1,2:1,3:0"]
+    assert main([*resume, "--export", str(model)]) == 0
     printed = capsys.readouterr().out
     assert "trained to step 3 (12 images)" in printed and str(model) in printed
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 3
     assert load_model(model).family == "cyclegan"
-    assert json.loads((out / "spec.json").read_text())["steps"] == 3
+    saved = json.loads((out / "spec.json").read_text())
+    assert saved["steps"] == 3 and saved["lr_schedule"] == [[0, 1.0], [2, 1.0], [3, 0.0]]
 
 
 def test_finetune_errors_are_one_line(tmp_path, capsys):
@@ -36,3 +40,6 @@ def test_finetune_errors_are_one_line(tmp_path, capsys):
     args = ["finetune", "--family", "stylegan2", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
     assert main([*args, "--resolution", "16"]) == 1
     assert "no images found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args, "--lr-schedule", "100"])
+    assert "STEP:FACTOR" in capsys.readouterr().err

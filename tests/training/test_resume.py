@@ -119,3 +119,45 @@ def test_lr_decay_falls_linearly_to_zero_and_can_be_added_on_resume(tmp_path, ti
     train(tiny_spec("stylegan2", tmp_path / "nodecay", steps=4))
     c = load_checkpoint(tmp_path / "nodecay" / "checkpoint.pt")
     assert not all(torch.equal(plain["G"][k], c["G"][k]) for k in c["G"])
+
+
+def test_lr_schedule_points_are_joined_linearly_with_jumps(tmp_path, tiny_spec):
+    from bigart.errors import BigartError
+    from bigart.training.spec import TrainSpec
+
+    spec = tiny_spec("stylegan2", tmp_path / "x", steps=12, lr_schedule=[[2, 1], [5, 0.25], [5, 1], [7, 1], [9, 0]])
+    assert [spec.lr_factor(t) for t in range(12)] == pytest.approx(
+        [1, 1, 1, 0.75, 0.5, 1, 1, 1, 0.5, 0, 0, 0]  # before the first point its factor, then lines; a jump at 5
+    )
+    # the decay of the last N steps is the schedule [[steps - N - 1, 1], [steps, 0]]
+    decay = tiny_spec("stylegan2", tmp_path / "y", steps=10, lr_decay_steps=4)
+    same = tiny_spec("stylegan2", tmp_path / "z", steps=10, lr_schedule=[[5, 1], [10, 0]])
+    assert [same.lr_factor(t) for t in range(10)] == pytest.approx([decay.lr_factor(t) for t in range(10)])
+    for bad, match in (
+        ([[3, 1], [2, 0]], "must not decrease"),
+        ([[0, -1]], ">= 0"),
+        ([[0, float("nan")]], ">= 0"),
+        ([[0]], "pairs"),
+        ([], "at least one"),
+    ):
+        with pytest.raises(BigartError, match=match):
+            TrainSpec(family="stylegan2", data="d", out="o", resolution=32, lr_schedule=bad)
+    with pytest.raises(BigartError, match="not both"):
+        TrainSpec(family="stylegan2", data="d", out="o", resolution=32, lr_schedule=[[0, 1]], lr_decay_steps=3)
+
+
+def test_a_resumed_run_may_replace_its_decay_with_a_schedule(tmp_path, tiny_spec, deterministic):
+    """A warm restart: 2 steps decaying to zero, then resumed with a schedule that jumps back to full rate;
+    equal to the same schedule from the start."""
+    schedule = [[0, 1], [2, 0], [2, 1], [4, 0.5]]  # steps 0, 1 as the decay above; 2: 1, 3: 0.75
+    train(tiny_spec("stylegan2", tmp_path / "split", steps=2, lr_decay_steps=1))
+    second = train(tiny_spec("stylegan2", tmp_path / "split", steps=4, resume=True, lr_schedule=schedule))
+    straight = train(tiny_spec("stylegan2", tmp_path / "straight", steps=4, lr_schedule=schedule))
+    assert second.step == 4
+    a = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")
+    b = load_checkpoint(tmp_path / "split" / "checkpoint.pt")
+    assert_same_state(a, b)
+    assert straight.losses == second.losses
+    assert [g["lr"] for g in b["opt_G"]["param_groups"]] == [pytest.approx(0.0025 * 0.75)] * len(
+        b["opt_G"]["param_groups"]
+    )
