@@ -393,7 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--psi", type=float, help="default truncation to record")
     s.set_defaults(func=_cmd_convert)
 
-    s = sub.add_parser("export-onnx", help="export a model's ONNX graphs (verified against torch) to a folder")
+    s = sub.add_parser(
+        "export-onnx",
+        help="export a model's ONNX graphs for ONNX Runtime's CPU provider (verified against torch) to a folder",
+    )
     s.add_argument("--model", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_export_onnx)

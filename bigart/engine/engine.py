@@ -529,7 +529,9 @@ def engine_report() -> dict[str, Any]:
 
 def export_onnx(model: LoadedModel, out: str | Path, threads: int | None = None) -> list[Path]:
     """Export (or take from the cache) every graph of ``model`` into ``out``: ``<graph>.onnx`` + ``<graph>.json``
-    (its verification), and ``manifest.json`` with what a caller needs between graphs (StyleGAN's ``w_avg``)."""
+    (its verification), and ``manifest.json`` with what a caller needs between graphs (StyleGAN's ``w_avg``).
+    The graphs are shaped for ONNX Runtime's CPU provider (``form`` "cpu": asymmetric convolution pads, which the
+    CUDA provider's cuDNN does not take); the app exports its CUDA graphs itself."""
     import json
     import shutil
 
@@ -565,7 +567,7 @@ def export_onnx(model: LoadedModel, out: str | Path, threads: int | None = None)
     for name, graph in engine._graphs.items():
         shutil.copyfile(graph.path, out / f"{name}.onnx")
         shutil.copyfile(graph.sidecar, out / f"{name}.json")
-        manifest["graphs"][name] = {k: graph.info.get(k) for k in ("inputs", "outputs", "max_abs_diff")}
+        manifest["graphs"][name] = {k: graph.info.get(k) for k in ("inputs", "outputs", "max_abs_diff", "form")}
         written.append(out / f"{name}.onnx")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return written

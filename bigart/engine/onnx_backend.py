@@ -34,12 +34,13 @@ import torch
 from bigart.atomic import atomic_write
 from bigart.engine.threads import physical_cores
 from bigart.errors import BigartError
+from bigart.models.ops import onnx_cpu_forms
 
 log = logging.getLogger(__name__)
 
 OPSET = 17
 EXPORTER = "torchscript"
-GRAPH_VERSION = 4  # bump whenever the wrappers change what a graph computes: old cache entries then go unused
+GRAPH_VERSION = 5  # bump whenever the wrappers change what a graph computes: old cache entries then go unused
 TOLERANCE = 1e-3  # fp32 graphs: max abs difference to torch, outputs in [-1, 1]
 FP16_TOLERANCE = 0.1  # fp16 preview graphs (CUDA only): about 13 of 255 levels at worst
 CPU = "CPUExecutionProvider"
@@ -182,10 +183,12 @@ def session_options(threads: int | None = None):
 # Export and verification
 
 
-def _export(spec: GraphSpec) -> bytes:
+def _export(spec: GraphSpec, cpu_forms: bool = True) -> bytes:
+    """The graph as ONNX bytes; ``cpu_forms``: layers shaped for ONNX Runtime's CPU kernels (see ``onnx_cpu_forms``),
+    else forms every provider runs (the CUDA provider's cuDNN convolutions want symmetric pads)."""
     global export_count
     buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
+    with warnings.catch_warnings(), torch.no_grad(), onnx_cpu_forms(cpu_forms):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             spec.module,
@@ -250,6 +253,8 @@ class OnnxGraph:
         providers, reason = providers_for(self.device)
         if reason:
             self._warn_cuda(reason)
+        # the graph's form follows the provider it is exported for: CPU kernels or CUDA's
+        self.form = "cuda" if isinstance(providers[0], tuple) else "cpu"
         self.path, self.sidecar = self._paths(model_sha256, "fp32")
         self.session, self.info = self._open_or_build(providers, "fp32")
         self.providers = self.session.get_providers()
@@ -267,7 +272,7 @@ class OnnxGraph:
     def _paths(self, model_sha256: str, precision: str) -> tuple[Path, Path]:
         key = hashlib.sha256(
             f"{model_sha256}|{self.name}|{precision}|torch {torch.__version__}|{EXPORTER}|opset {OPSET}"
-            f"|graph {GRAPH_VERSION}".encode()
+            f"|graph {GRAPH_VERSION}|form {self.form}".encode()
         ).hexdigest()[:32]
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
@@ -311,7 +316,7 @@ class OnnxGraph:
             return cached
         spec = self._spec_once()
         t = time.perf_counter()
-        data = _export(spec) if data is None else _to_fp16(data)
+        data = _export(spec, self.form == "cpu") if data is None else _to_fp16(data)
         session = ort.InferenceSession(data, session_options(self.threads), providers=providers)
         diff = _verify(spec, session)
         tolerance = TOLERANCE if precision == "fp32" else FP16_TOLERANCE
@@ -330,6 +335,7 @@ class OnnxGraph:
             "exporter": EXPORTER,
             "opset": OPSET,
             "graph_version": GRAPH_VERSION,
+            "form": self.form,
             "export_seconds": round(time.perf_counter() - t, 3),
         }
         if not diff <= tolerance:

@@ -20,13 +20,16 @@ from torch import nn
 from bigart.models.config import ConfigDict
 from bigart.models.mapping import FullyConnectedLayer, StyleGenerator
 from bigart.models.ops import (
+    POLYPHASE_MIN_SIZE,
     SQRT2,
     bias_act,
     conv2d_resample,
     demodulation,
+    exporting_for_cpu,
     modulated_conv2d,
     setup_filter,
     upsample2d,
+    upsample_conv2d_polyphase,
 )
 
 ARCHITECTURES = ("orig", "skip", "resnet")
@@ -182,7 +185,10 @@ class SynthesisLayer(nn.Module):
         rounding; the batch size stays dynamic.
         """
         x = x * styles.to(x.dtype)[:, :, None, None]
-        x = conv2d_resample(x, self.weight.to(x.dtype), f=self.resample_filter, up=self.up, padding=self.padding)
+        weight, y = self.weight.to(x.dtype), None
+        if self.up == 2 and exporting_for_cpu() and int(x.shape[-1]) >= POLYPHASE_MIN_SIZE:
+            y = upsample_conv2d_polyphase(x, weight, self.resample_filter, self.padding)
+        x = conv2d_resample(x, weight, f=self.resample_filter, up=self.up, padding=self.padding) if y is None else y
         demod = demodulation(styles, self.weight)
         n, c, h, w = x.shape
         nc = n * c

@@ -26,9 +26,9 @@ def _z(n, dim, seed=0):
     return np.random.RandomState(seed).randn(n, dim).astype(np.float32)
 
 
-def _sg2_file(tmp_path, tiny_sg2, arch="skip", c_dim=0) -> LoadedModel:
-    g = tiny_sg2(arch, c_dim=c_dim)
-    path = tmp_path / f"sg2-{arch}-{c_dim}.pkl"
+def _sg2_file(tmp_path, tiny_sg2, arch="skip", c_dim=0, res=16) -> LoadedModel:
+    g = tiny_sg2(arch, c_dim=c_dim, res=res)
+    path = tmp_path / f"sg2-{arch}-{c_dim}-{res}.pkl"
     write_nvidia_pickle(path, g, sg2_kwargs(g))
     return load_model(path)
 
@@ -97,6 +97,59 @@ def test_stylegan2_onnx_matches_torch(tmp_path, tiny_sg2, arch):
     assert info["provider"] == "CPUExecutionProvider" and info["precision"] == "fp32"
     assert set(info["graphs"]) == {"mapping", "synthesis-const", "synthesis-none"}
     assert all(v["max_abs_diff"] <= TOL for v in info["graphs"].values())
+
+
+@pytest.mark.parametrize("arch", ["skip", "resnet"])
+def test_stylegan2_cpu_graph_upsamples_by_phase_convolutions(tmp_path, tiny_sg2, arch):
+    """In the graph exported for the CPU provider, layers upsampling 32 px inputs and wider run as four phase
+    convolutions with asymmetric pads plus DepthToSpace, the smaller ones keep ConvTranspose; images equal torch's."""
+    import onnx
+
+    m = _sg2_file(tmp_path, tiny_sg2, arch, res=64)
+    t, o = Engine(m, "torch", threads=1), Engine(m, "onnx", threads=1)
+    for n in (1, 4):
+        ws = t.map(_z(n, m.generator.z_dim, n), psi=0.7)
+        a, b = t.synthesize(ws, "const"), o.synthesize(ws, "const")
+        assert a.shape == b.shape == (n, 3, 64, 64) and np.abs(a - b).max() <= TOL
+    graph = o._graphs["synthesis-const"]
+    assert graph.form == "cpu" and graph.info["form"] == "cpu"
+    nodes = onnx.load(graph.path).graph.node
+    ops = [n.op_type for n in nodes]
+    assert ops.count("DepthToSpace") == 1  # b64's first layer (32 px input)
+    assert ops.count("ConvTranspose") == 3 + (4 if arch == "resnet" else 0)  # b8..b32 (+ the 1x1 skip layers)
+    pads = [list(a.ints) for n in nodes if n.op_type == "Conv" for a in n.attribute if a.name == "pads"]
+    assert [0, 0, 1, 1] in pads and [1, 1, 0, 0] in pads  # odd phase; the filter after DepthToSpace
+
+
+def test_a_graph_exported_for_cuda_keeps_symmetric_convolutions(tmp_path, tiny_sg2, monkeypatch):
+    """cuDNN takes symmetric pads only: a graph meant for the CUDA provider keeps ConvTranspose everywhere, and is
+    cached apart from the CPU graph of the same weights."""
+    import onnx
+
+    m = _sg2_file(tmp_path, tiny_sg2, res=64)
+    cpu = Engine(m, "onnx", threads=1)
+    ws = cpu.map(_z(1, m.generator.z_dim, 0), psi=0.7)
+    a = cpu.synthesize(ws, "const")
+    # CUDA asked for (this machine has no GPU: ONNX Runtime then runs the graph on the CPU, still correct)
+    monkeypatch.setattr(
+        onnx_backend, "providers_for", lambda device: ([(onnx_backend.CUDA, {}), onnx_backend.CPU], None)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cuda = Engine(m, "onnx", threads=1)
+        b = cuda.synthesize(ws, "const")
+    g_cpu, g_cuda = cpu._graphs["synthesis-const"], cuda._graphs["synthesis-const"]
+    assert g_cuda.form == "cuda" and g_cuda.path != g_cpu.path
+    ops = [n.op_type for n in onnx.load(g_cuda.path).graph.node]
+    assert "DepthToSpace" not in ops and ops.count("ConvTranspose") == 4
+    assert all(
+        list(a.ints[:2]) == list(a.ints[2:])
+        for n in onnx.load(g_cuda.path).graph.node
+        if n.op_type == "Conv"
+        for a in n.attribute
+        if a.name == "pads"
+    )
+    assert np.abs(a - b).max() <= TOL
 
 
 @pytest.mark.parametrize("radial", [False, True], ids=["T", "R"])

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import bigart.models.stylegan2 as stylegan2_module
 from bigart.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, nvidia_channels
 
 
@@ -177,6 +178,38 @@ def test_the_layer_form_exported_to_onnx_equals_the_layer(up, clamp, noise_mode)
     torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-5)
     if clamp is not None:
         assert float(want.abs().max()) == pytest.approx(clamp)  # the clamp was reached, so it was tested
+
+
+def test_the_upsampling_layer_exported_for_the_cpu_equals_the_layer(monkeypatch):
+    from bigart.models.ops import onnx_cpu_forms
+    from bigart.models.stylegan2 import SynthesisLayer
+
+    torch.manual_seed(0)
+    layer = SynthesisLayer(16, 8, w_dim=8, resolution=64, up=2).eval()
+    with torch.no_grad():
+        layer.noise_strength.fill_(0.3)
+        layer.bias.normal_()
+    x, w = torch.randn(2, 16, 32, 32), torch.randn(2, 8)
+    calls = []
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    monkeypatch.setattr(stylegan2_module, "upsample_conv2d_polyphase", _spy(stylegan2_module, calls))
+    with torch.no_grad(), onnx_cpu_forms():
+        got = layer(x, w)
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: False)
+    with torch.no_grad():
+        want = layer(x, w)
+    assert len(calls) == 1 and got.shape == want.shape == (2, 8, 64, 64)
+    torch.testing.assert_close(got, want, atol=2e-5, rtol=1e-5)
+
+
+def _spy(module, calls):
+    real = module.upsample_conv2d_polyphase
+
+    def spy(*args, **kw):
+        calls.append(args[0].shape)
+        return real(*args, **kw)
+
+    return spy
 
 
 def test_the_torgb_form_exported_to_onnx_equals_the_layer(monkeypatch):

@@ -49,3 +49,30 @@ def test_upfirdn2d_resampling_matches_its_definition(up, down):
     f = setup_filter([1, 3, 3, 1]).numpy().astype(np.float64)
     got = upfirdn2d(torch.from_numpy(x).float(), setup_filter([1, 3, 3, 1]), up=up, down=down, padding=(2, 1, 2, 1))
     np.testing.assert_allclose(got.numpy(), reference(x, f, up, down, (2, 1, 2, 1), False, 1.0), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("k", "h", "w", "pad", "separable"),
+    [(3, 8, 8, 1, False), (3, 5, 7, 1, True), (4, 6, 6, 1, False), (3, 6, 6, 2, True), (2, 4, 5, 1, False)],
+)
+def test_polyphase_upsampling_equals_the_transposed_convolution(k, h, w, pad, separable):
+    """The CPU export form of the upsampling convolution (four phase convolutions, DepthToSpace, the filter) gives
+    what ``conv2d_resample(up=2)`` gives: odd and even kernels, odd sizes, 2-D and separable filters."""
+    from bigart.models.ops import conv2d_resample, upsample_conv2d_polyphase
+
+    torch.manual_seed(k * 100 + h)
+    x, wt = torch.randn(2, 5, h, w), torch.randn(4, 5, k, k)
+    f = setup_filter([1, 3, 3, 1], separable=separable)
+    want = conv2d_resample(x, wt, f=f, up=2, padding=pad)
+    got = upsample_conv2d_polyphase(x, wt, f, pad)
+    assert got is not None and got.shape == want.shape
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_polyphase_upsampling_declines_what_it_cannot_do():
+    from bigart.models.ops import upsample_conv2d_polyphase
+
+    x, f = torch.randn(1, 2, 4, 4), setup_filter([1, 3, 3, 1])
+    assert upsample_conv2d_polyphase(x, torch.randn(3, 2, 1, 1), f, 0) is None  # 1x1: one phase has no taps
+    assert upsample_conv2d_polyphase(x, torch.randn(3, 2, 3, 3), f, 0) is None  # the filter would crop
+    assert upsample_conv2d_polyphase(x, torch.randn(3, 2, 3, 3), None, 1) is None
