@@ -141,10 +141,8 @@ class TrainSpec:
         ``lr_decay_steps`` N is the schedule ``[[steps - N - 1, 1], [steps, 0]]``: constant, then a linear fall
         to zero over the last N steps (the CycleGAN paper's schedule, counted in steps).
         """
-        points = self.lr_schedule
-        if not points:
-            n = self.lr_decay_steps or 0
-            return 1.0 if n <= 0 else min(1.0, (self.steps - step) / (n + 1))
+        n = self.lr_decay_steps or 0
+        points = self.lr_schedule or ([[self.steps - n - 1, 1.0], [self.steps, 0.0]] if n > 0 else [[0, 1.0]])
         i = max((k for k, (s, _) in enumerate(points) if s <= step), default=None)
         if i is None:
             return float(points[0][1])
