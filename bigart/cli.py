@@ -258,6 +258,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         data=args.data,
         classifier=args.classifier,
         samples=args.samples,
+        repeats=args.repeats,
         style=args.style,
         psi=args.psi,
         seed=args.seed,
@@ -309,6 +310,12 @@ def _add_data_and_evaluate(sub) -> None:
     s.add_argument("--data", required=True, help="folder written by 'bigart data emoji'")
     s.add_argument("--classifier", help="classifier file (default: DATA/classifier.safetensors if present)")
     s.add_argument("--samples", type=int, default=1000, help="generated samples (default 1000)")
+    s.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="StyleGAN/BigGAN: Frechet distances over this many sets of --samples and real halvings, as mean ± sd",
+    )
     s.add_argument("--style", help="compare with this style only (StyleGAN/BigGAN; default: every style)")
     s.add_argument("--psi", type=float, default=1.0, help="truncation (default 1: none)")
     s.add_argument("--seed", type=int, default=0, help="first seed of the generated samples")

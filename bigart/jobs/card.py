@@ -41,12 +41,20 @@ def model_card(path: str | Path) -> dict[str, Any]:
 def metrics_summary(report: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of an evaluation report, each next to its reference."""
     headline = {
-        "frechet": ("generated_vs_real_half", "real_vs_real_floor", "generated_vs_real", "n_compared"),
+        "frechet": (
+            "generated_vs_real_half",
+            "real_vs_real_floor",
+            "generated_vs_real",
+            "n_compared",
+            "repeats",
+            "generated_vs_real_half_sd",
+            "real_vs_real_floor_sd",
+        ),
         "memorisation": ("ratio_of_medians", "closer_than_closest_train_pair", "k"),
         "class_accuracy": ("accuracy", "chance", "classifier_on_real_held_out"),
     }
     out: dict[str, Any] = {
-        block: {k: report[block][k] for k in keys} for block, keys in headline.items() if block in report
+        block: {k: report[block].get(k) for k in keys} for block, keys in headline.items() if block in report
     }
     for d, block in report.get("directions", {}).items():
         entry = {"translated": block["translated"], "identity_baseline": block["identity_baseline"]}
@@ -151,6 +159,15 @@ def _f(x: Any, digits: int = 3) -> str:
     return str(x)
 
 
+def _pm(report: dict[str, Any] | None, *path: str) -> str:
+    """The value at ``path`` in ``report``, formatted, with ``± sd`` when its block has the matching ``_sd``."""
+    block = report
+    for k in path[:-1]:
+        block = block[k]
+    sd = block.get(f"{path[-1]}_sd")
+    return _f(block[path[-1]]) + (f" ± {_f(sd)}" if sd is not None else "")
+
+
 def _duration(seconds: float) -> str:
     h, rem = divmod(round(seconds), 3600)
     return f"{h} h {rem // 60:02d} min" if h else f"{rem // 60} min {rem % 60:02d} s"
@@ -227,6 +244,7 @@ def card_markdown(
         "```",
         f"bigart evaluate --model models/{model.path.name} --data emoji64 "
         f"--classifier {classifier or 'emoji64/classifier.safetensors'} --samples {report['spec']['samples']}"
+        + (f" --repeats {report['spec']['repeats']}" if report["spec"].get("repeats", 1) > 1 else "")
         + (" --early EARLY.safetensors" if early_report is not None else "")
         + " --card",
         "```",
@@ -371,9 +389,12 @@ def _metric_table(
         gan_rows = [  # (block, label, path to the value, reference), each when the report has the block
             (
                 f,
-                lambda: f"Fréchet distance ({f['n_compared']} vs {f['n_reference']} images)",
+                lambda: (
+                    f"Fréchet distance ({f['n_compared']} vs {f['n_reference']} images"
+                    + (f"; mean ± sd of {f['repeats']} sample sets)" if f.get("repeats", 1) > 1 else ")")
+                ),
                 ("frechet", "generated_vs_real_half"),
-                lambda: f"real-vs-real floor {_f(f['real_vs_real_floor'])}",
+                lambda: f"real-vs-real floor {_pm(f, 'real_vs_real_floor')}",
             ),
             (
                 c,
@@ -393,7 +414,12 @@ def _metric_table(
         ]
         for block, label, path, reference in gan_rows:
             if block:
-                row(label(), get(report, *path), get(early, *path), reference())
+                row(
+                    label(),
+                    _pm(report, *path),
+                    _pm(early, *path) if get(early, *path) is not None else None,
+                    reference(),
+                )
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out

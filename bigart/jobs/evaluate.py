@@ -4,9 +4,11 @@ Every number comes with the number it must be read against:
 
 - StyleGAN / BigGAN: the Fréchet distance between generated and real images in the emoji classifier's feature space,
   next to the real-vs-real floor (two random halves of the real images) and the generated-vs-real distance at the
-  same sample sizes as that floor; a memorisation check (each of K generated images' nearest training image, RMS
-  pixel difference) next to the same distance between training images; for class-conditional models the accuracy
-  with which the classifier recognises the intended class, next to chance and to its own accuracy on real emoji.
+  same sample sizes as that floor (with ``repeats`` R > 1, both R times — R disjoint sets of generated samples, R
+  random halvings — and their mean and standard deviation, so two models can be told apart); a memorisation check
+  (each of K generated images' nearest training image, RMS pixel difference) next to the same distance between
+  training images; for class-conditional models the accuracy with which the classifier recognises the intended
+  class (over every sample set), next to chance and to its own accuracy on real emoji.
 - CycleGAN: the held-out emoji (never trained on) translated from one style to the other and compared with the true
   other-style emoji (PSNR, SSIM), next to the identity baseline (the untranslated input against the same target);
   with both directions, the cycle A -> B -> A against the input; the Fréchet distance of the translations to the real
@@ -47,6 +49,7 @@ class EvaluateSpec:
     data: str
     classifier: str | None = None  # default: DATA/classifier.safetensors when it exists
     samples: int = 1000
+    repeats: int = 1  # StyleGAN/BigGAN: the Fréchet distances over this many sample sets and real halvings
     style: str | None = None  # StyleGAN/BigGAN: compare with this style only (default every style)
     psi: float = 1.0
     seed: int = 0  # generated samples use seeds seed, seed + 1, ...
@@ -112,12 +115,12 @@ def _class_map(model: LoadedModel, clf: Classifier | None, notes: list[str]) -> 
     return None
 
 
-def _generate(engine: Engine, spec: EvaluateSpec, classes: np.ndarray | None, progress: Progress) -> np.ndarray:
-    """``spec.samples`` images from seeds ``spec.seed, ...``; with ``classes``, image i shows class ``classes[i]``."""
+def _generate(engine: Engine, spec: EvaluateSpec, n: int, classes: np.ndarray | None, progress: Progress) -> np.ndarray:
+    """``n`` images from seeds ``spec.seed, ...``; with ``classes``, image i shows class ``classes[i]``."""
     out = []
-    for start in range(0, spec.samples, spec.batch_size):
+    for start in range(0, n, spec.batch_size):
         progress.check_aborted()
-        idx = np.arange(start, min(start + spec.batch_size, spec.samples))
+        idx = np.arange(start, min(start + spec.batch_size, n))
         if classes is None:
             groups = [(idx, ())]
         else:  # a request holds one class for all its images
@@ -131,25 +134,43 @@ def _generate(engine: Engine, spec: EvaluateSpec, classes: np.ndarray | None, pr
     return np.concatenate(out)
 
 
-def _frechet_block(clf: Classifier, generated: np.ndarray, real: np.ndarray, seed: int) -> dict[str, Any]:
+def _frechet_block(clf: Classifier, generated: np.ndarray, real: np.ndarray, seed: int, repeats: int = 1) -> dict:
     """Generated vs all real images, and, at equal sample sizes against the same reference half of the real images,
-    generated vs real (``generated_vs_real_half``) and the other real half vs real (the floor)."""
-    f_gen, f_real = clf.features(generated), clf.features(real)
-    perm = np.random.default_rng(seed).permutation(len(real))
+    generated vs real (``generated_vs_real_half``) and the other real half vs real (the floor).
+
+    With ``repeats`` R, ``generated`` holds R equal sets: set r is compared with the reference half of the r-th
+    random halving (seed ``seed + r``), whose other half gives the r-th floor; the headline numbers are the means,
+    the ``*_values`` lists hold each one, ``*_sd`` their standard deviations (None for R = 1)."""
+    f_gen_all, f_real = clf.features(generated), clf.features(real)
+    f_sets = np.split(f_gen_all, repeats)
     half = len(real) // 2
-    n = min(len(f_gen), half)
-    reference = f_real[perm[half : 2 * half]]
+    n = min(len(f_sets[0]), half)
+    gen_half, floor = [], []
+    for r, f_gen in enumerate(f_sets):
+        perm = np.random.default_rng(seed + r).permutation(len(real))
+        reference = f_real[perm[half : 2 * half]]
+        gen_half.append(frechet_distance(f_gen[:n], reference))
+        floor.append(frechet_distance(f_real[perm[:n]], reference))
+
+    def sd(values: list[float]) -> float | None:
+        return float(np.std(values, ddof=1)) if len(values) > 1 else None
+
     return {
-        "generated_vs_real": frechet_distance(f_gen, f_real),
-        "generated_vs_real_half": frechet_distance(f_gen[:n], reference),
-        "real_vs_real_floor": frechet_distance(f_real[perm[:n]], reference),
-        "n_generated": len(f_gen),
+        "generated_vs_real": frechet_distance(f_sets[0], f_real),
+        "generated_vs_real_half": float(np.mean(gen_half)),
+        "real_vs_real_floor": float(np.mean(floor)),
+        "repeats": repeats,
+        "generated_vs_real_half_values": gen_half,
+        "real_vs_real_floor_values": floor,
+        "generated_vs_real_half_sd": sd(gen_half),
+        "real_vs_real_floor_sd": sd(floor),
+        "n_generated": len(f_sets[0]),
         "n_real": len(f_real),
         "n_compared": n,
         "n_reference": half,
         "read_as": "generated_vs_real_half near real_vs_real_floor: as close to the data as the data to itself "
         "(both compare n_compared images with the same n_reference real ones); Fréchet distances shrink with more "
-        "samples, so compare only at equal sizes",
+        "samples, so compare only at equal sizes; with repeats, a difference of a few sd between two models is real",
     }
 
 
@@ -182,21 +203,22 @@ def _evaluate_gan(model, engine, spec, data, clf, notes, progress) -> dict[str, 
     n_cls = _num_classes(model)
     if n_cls and class_map is None and clf is None:
         notes.append("class accuracy left out: no classifier")
-    classes = None if not n_cls else np.arange(spec.samples) % n_cls
-    progress.start(spec.samples, "generate")
+    total = spec.samples * (spec.repeats if clf is not None else 1)
+    classes = None if not n_cls else np.arange(total) % n_cls
+    progress.start(total, "generate")
     try:
-        generated = _generate(engine, spec, classes, progress)
+        generated = _generate(engine, spec, total, classes, progress)
     finally:
         progress.close()
     report: dict[str, Any] = {
         "styles": styles,
         "generated_resolution": list(generated.shape[1:3]),
         "data_resolution": list(real.images.shape[1:3]),
-        "samples": len(generated),
+        "samples": spec.samples,
         "memorisation": _memorisation(generated, train.images, spec.memorisation_k, spec.split_seed),
     }
     if clf is not None:
-        report["frechet"] = _frechet_block(clf, generated, real.images, spec.split_seed)
+        report["frechet"] = _frechet_block(clf, generated, real.images, spec.split_seed, spec.repeats)
     if class_map is not None and clf is not None and classes is not None:
         pred = clf.predict(generated)
         intended = np.array(class_map)[classes]
@@ -311,6 +333,8 @@ def run(spec: EvaluateSpec, progress: Progress | None = None) -> dict[str, Any]:
     progress = progress or Progress()
     if spec.samples < 2:
         raise BigartError(f"--samples must be at least 2, got {spec.samples}")
+    if spec.repeats < 1:
+        raise BigartError(f"--repeats must be at least 1, got {spec.repeats}")
     model = load_model(spec.model, device=spec.device)
     if model.family not in FAMILIES:
         raise BigartError(f"cannot evaluate {model.family} models")
@@ -366,6 +390,12 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _pm(block: dict[str, Any], key: str) -> str:
+    """``block[key]``, with ``± sd`` when the block has one."""
+    sd = block.get(f"{key}_sd")
+    return _fmt(block[key]) + (f" ± {sd:.2g}" if sd is not None else "")
+
+
 def format_report(report: dict[str, Any]) -> str:
     """A few lines for the terminal; the JSON holds everything."""
     lines = [f"{report['model']['file']} ({report['model']['family']}) against {report['data']['folder']}"]
@@ -373,7 +403,8 @@ def format_report(report: dict[str, Any]) -> str:
         f = report["frechet"]
         lines.append(
             f"Fréchet distance  generated {_fmt(f['generated_vs_real'])}  (at floor's sizes "
-            f"{_fmt(f['generated_vs_real_half'])}; real-vs-real floor {_fmt(f['real_vs_real_floor'])})"
+            f"{_pm(f, 'generated_vs_real_half')}; real-vs-real floor {_pm(f, 'real_vs_real_floor')}"
+            + (f"; mean ± sd of {f['repeats']} sample sets)" if f.get("repeats", 1) > 1 else ")")
         )
     if "memorisation" in report:
         m = report["memorisation"]

@@ -83,6 +83,18 @@ def test_stylegan2_card_from_a_real_run(tmp_path, classifier_file):  # noqa: F81
     seed0 = Engine(load_model(final), "torch").render(RenderRequest(seeds=(0,), psi=0.7)).images[0]
     assert np.array_equal(first, seed0)
 
+    # with --repeats the card gives each Fréchet distance as mean ± sd, and the command that measured it
+    assert main([*args, "--repeats", "2", "--json", str(report_file)]) == 0
+    f = json.loads(report_file.read_text())["frechet"]
+    md = final.with_suffix(".md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| Fréchet distance"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[0] == "Fréchet distance (16 vs 27 images; mean ± sd of 2 sample sets)"
+    assert cells[1] == f"{f['generated_vs_real_half']:.3f} ± {f['generated_vs_real_half_sd']:.3f}"
+    assert cells[2].count(" ± ") == 1 and cells[3].startswith(f"real-vs-real floor {f['real_vs_real_floor']:.3f} ± ")
+    assert "--samples 16 --repeats 2 --early" in md
+    assert read_model_file(final)[1]["card"]["metrics"]["frechet"]["repeats"] == 2
+
 
 def test_cyclegan_card_shows_the_baseline(tmp_path, data, classifier_file):  # noqa: F811
     domains = {"A": {"folder": "x/noto", "images": 3}, "B": {"folder": "x/twemoji", "images": 4}, "paired": True}

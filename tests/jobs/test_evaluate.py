@@ -13,7 +13,8 @@ from torch import nn
 from bigart.cli import main
 from bigart.engine.engine import Engine
 from bigart.engine.request import FrozenArray, RenderRequest
-from bigart.jobs.evaluate import PSNR_CAP, EvaluateSpec, _memorisation, run
+from bigart.errors import BigartError
+from bigart.jobs.evaluate import PSNR_CAP, EvaluateSpec, _memorisation, format_report, run
 from bigart.models import load_model, save_model_file
 from bigart.models.cyclegan import CycleGANConfig, CycleGANModel
 from bigart.training.classifier import load_classifier, save_classifier, train_classifier
@@ -67,6 +68,30 @@ def test_stylegan2_end_to_end(tmp_path, tiny_sg2, classifier_file):
     # the same spec gives the same numbers
     assert main([*args, "--samples", "24", "--json", str(tmp_path / "again.json"), "-q"]) == 0
     assert json.loads((tmp_path / "again.json").read_text())["frechet"] == f
+
+
+def test_repeats_give_each_set_and_halving_and_their_spread(tmp_path, tiny_sg2, classifier_file):
+    model = str(_save(tmp_path, tiny_sg2(res=32), "stylegan2"))
+    once = run(EvaluateSpec(model, str(FIXTURE), str(classifier_file), samples=12))["frechet"]
+    assert once["repeats"] == 1 and once["generated_vs_real_half_sd"] is None and once["real_vs_real_floor_sd"] is None
+    assert once["generated_vs_real_half_values"] == [once["generated_vs_real_half"]]
+    r = run(EvaluateSpec(model, str(FIXTURE), str(classifier_file), samples=12, repeats=3))
+    f = r["frechet"]
+    assert r["samples"] == 12 and f["repeats"] == 3 and f["n_generated"] == 12 and f["n_compared"] == 12
+    gen, floor = f["generated_vs_real_half_values"], f["real_vs_real_floor_values"]
+    # the first set (seeds 0-11) and the first halving (split seed 0) are exactly the single run's
+    assert gen[0] == pytest.approx(once["generated_vs_real_half"], rel=1e-9)
+    assert floor[0] == pytest.approx(once["real_vs_real_floor"], rel=1e-9)
+    assert f["generated_vs_real"] == pytest.approx(once["generated_vs_real"], rel=1e-9)
+    # other seeds and halvings give other numbers; the headline is their mean, the spread their sd
+    assert len(set(gen)) == 3 and len(set(floor)) == 3
+    assert f["generated_vs_real_half"] == pytest.approx(np.mean(gen))
+    assert f["real_vs_real_floor"] == pytest.approx(np.mean(floor))
+    assert f["generated_vs_real_half_sd"] == pytest.approx(np.std(gen, ddof=1))
+    assert f["real_vs_real_floor_sd"] == pytest.approx(np.std(floor, ddof=1)) and f["real_vs_real_floor_sd"] > 0
+    assert "mean ± sd of 3 sample sets" in format_report(r)
+    with pytest.raises(BigartError, match="--repeats must be at least 1"):
+        run(EvaluateSpec(model, str(FIXTURE), str(classifier_file), samples=12, repeats=0))
 
 
 def test_without_a_classifier_pixel_metrics_remain(tmp_path, tiny_sg2):
