@@ -78,7 +78,9 @@ def test_the_stylegan_draws_emoji_on_white():
     centre = images[:, 16:48, 16:48].reshape(8, -1, 3)
     assert border.mean() > 200  # the emoji sets' white background
     ink = (255 - centre.astype(int)).mean(axis=(1, 2))  # how far the middle is from white
-    assert (ink > 25).all()  # something drawn in the middle of each
+    # something drawn in the middle of each, as in real emoji: in the 3,812 of emoji64 this "ink" is over 10 in
+    # 99.6% (thin symbols have little), over 25 in 96.6%, 90 on average
+    assert (ink > 10).all() and ink.mean() > 50
     assert len({img.tobytes() for img in images}) == 8
 
 
