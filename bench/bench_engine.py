@@ -180,11 +180,7 @@ def bench(quick: bool, threads: int, reps: int) -> dict:
         made = {"torch": {"model": name, "gflop_per_image": flops / 1e9, "ceiling_beside_gflops": beside}}
         made["onnx"] = made["torch"]
         if "torch-preview" in engines:
-            made["torch-preview"] = {
-                "model": f"{name}-torch-preview",
-                "gflop_per_image": flops / 1e9,
-                "ceiling_beside_gflops": beside,
-            }
+            made["torch-preview"] = {**made["torch"], "model": f"{name}-torch-preview"}
         for k, e in engines.items():
             row, backend = made[k], ("onnx" if k == "onnx" else "torch")
             row[f"{backend}_p50_ms"], row[f"{backend}_p90_ms"] = _p(lat[k], 0.5), _p(lat[k], 0.9)

@@ -20,7 +20,7 @@ from bigart.engine.engine import Engine
 from bigart.engine.images import save_png
 from bigart.engine.request import RenderRequest
 from bigart.errors import BigartError
-from bigart.jobs.evaluate import held_out_pairs, render_pixels, translate_all
+from bigart.jobs.evaluate import held_out_pairs, render_pixels, translate_all, with_sd
 from bigart.jobs.progress import Progress
 from bigart.models import LoadedModel, load_model
 from bigart.models.modelfile import read_model_file, save_model_file
@@ -157,15 +157,6 @@ def _f(x: Any, digits: int = 3) -> str:
     if isinstance(x, float):
         return f"{x:.{digits}f}"
     return str(x)
-
-
-def _pm(report: dict[str, Any] | None, *path: str) -> str:
-    """The value at ``path`` in ``report``, formatted, with ``± sd`` when its block has the matching ``_sd``."""
-    block = report
-    for k in path[:-1]:
-        block = block[k]
-    sd = block.get(f"{path[-1]}_sd")
-    return _f(block[path[-1]]) + (f" ± {_f(sd)}" if sd is not None else "")
 
 
 def _duration(seconds: float) -> str:
@@ -386,7 +377,7 @@ def _metric_table(
             )
     else:
         f, c, m = (report.get(k) for k in ("frechet", "class_accuracy", "memorisation"))
-        gan_rows = [  # (block, label, path to the value, reference), each when the report has the block
+        gan_rows = [  # (block, label, (block name, key) of the value, reference), each when the report has the block
             (
                 f,
                 lambda: (
@@ -394,7 +385,7 @@ def _metric_table(
                     + (f"; mean ± sd of {f['repeats']} sample sets)" if f.get("repeats", 1) > 1 else ")")
                 ),
                 ("frechet", "generated_vs_real_half"),
-                lambda: f"real-vs-real floor {_pm(f, 'real_vs_real_floor')}",
+                lambda: f"real-vs-real floor {with_sd(f, 'real_vs_real_floor', _f)}",
             ),
             (
                 c,
@@ -414,12 +405,8 @@ def _metric_table(
         ]
         for block, label, path, reference in gan_rows:
             if block:
-                row(
-                    label(),
-                    _pm(report, *path),
-                    _pm(early, *path) if get(early, *path) is not None else None,
-                    reference(),
-                )
+                name, key = path
+                row(label(), with_sd(get(report, name), key, _f), with_sd(get(early, name), key, _f), reference())
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return out

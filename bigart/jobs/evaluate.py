@@ -390,10 +390,12 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
-def _pm(block: dict[str, Any], key: str) -> str:
-    """``block[key]``, with ``± sd`` when the block has one."""
+def with_sd(block: dict[str, Any] | None, key: str, fmt: Any = _fmt) -> str:
+    """``block[key]`` formatted by ``fmt``, with ``± sd`` when the block holds ``key_sd`` (``--repeats``)."""
+    if block is None or block.get(key) is None:
+        return fmt(None)
     sd = block.get(f"{key}_sd")
-    return _fmt(block[key]) + (f" ± {sd:.2g}" if sd is not None else "")
+    return fmt(block[key]) + (f" ± {fmt(sd)}" if sd is not None else "")
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -403,7 +405,7 @@ def format_report(report: dict[str, Any]) -> str:
         f = report["frechet"]
         lines.append(
             f"Fréchet distance  generated {_fmt(f['generated_vs_real'])}  (at floor's sizes "
-            f"{_pm(f, 'generated_vs_real_half')}; real-vs-real floor {_pm(f, 'real_vs_real_floor')}"
+            f"{with_sd(f, 'generated_vs_real_half')}; real-vs-real floor {with_sd(f, 'real_vs_real_floor')}"
             + (f"; mean ± sd of {f['repeats']} sample sets)" if f.get("repeats", 1) > 1 else ")")
         )
     if "memorisation" in report:
