@@ -362,6 +362,9 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         "lr_schedule": args.lr_schedule,
     }
     spec.update({k: v for k, v in flags.items() if v is not None})
+    for key, other in (("lr_schedule", "lr_decay_steps"), ("lr_decay_steps", "lr_schedule")):
+        if flags[key] is not None:  # a schedule on the command line replaces the SPEC's schedule of the other kind
+            spec[other] = None
     if args.resume:
         spec["resume"] = True
     missing = [k for k in ("family", "data", "out") if not spec.get(k)]

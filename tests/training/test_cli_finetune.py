@@ -13,7 +13,7 @@ from bigart.training.checkpoint import load_checkpoint
 
 
 def test_finetune_spec_flags_resume_and_export(tmp_path, tiny_spec, capsys):
-    spec = tiny_spec("cyclegan", tmp_path / "ignored")
+    spec = tiny_spec("cyclegan", tmp_path / "ignored", lr_decay_steps=1)
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec.to_dict()))
     out = tmp_path / "run"
@@ -22,6 +22,7 @@ def test_finetune_spec_flags_resume_and_export(tmp_path, tiny_spec, capsys):
     recipe = read_recipe(out / "samples" / "step-000001.png")
     assert recipe["kind"] == "training-sample" and recipe["step"] == 1 and recipe["family"] == "cyclegan"
     model = tmp_path / "m.safetensors"
+    # the run folder's spec.json has lr_decay_steps; --lr-schedule replaces it instead of clashing with it
     resume = ["finetune", "--out", str(out), "--resume", "--steps", "3", "--lr-schedule", "0:1,2:1,3:0"]
     assert main([*resume, "--export", str(model)]) == 0
     printed = capsys.readouterr().out
@@ -30,6 +31,7 @@ def test_finetune_spec_flags_resume_and_export(tmp_path, tiny_spec, capsys):
     assert load_model(model).family == "cyclegan"
     saved = json.loads((out / "spec.json").read_text())
     assert saved["steps"] == 3 and saved["lr_schedule"] == [[0, 1.0], [2, 1.0], [3, 0.0]]
+    assert saved["lr_decay_steps"] is None
 
 
 def test_finetune_errors_are_one_line(tmp_path, capsys):
