@@ -356,6 +356,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         "device": args.device,
         "seed": args.seed,
         "freeze_d": args.freeze_d,
+        "d_warmup": args.d_warmup,
         "loss": args.loss,
         "augment": args.augment,
         "lr_decay_steps": args.lr_decay,
@@ -498,6 +499,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", help="cpu, cuda or cuda:N")
     s.add_argument("--seed", type=int)
     s.add_argument("--freeze-d", type=int, help="freeze the first N discriminator blocks (fine-tuning)")
+    s.add_argument(
+        "--d-warmup",
+        type=int,
+        metavar="N",
+        help="StyleGAN2: train the discriminator alone for the first N steps (a base model without its own)",
+    )
     s.add_argument("--loss", choices=["logistic", "hinge"], help="BigGAN: logistic (default) or hinge")
     s.add_argument("--augment", choices=["ada", "fixed", "none"], help="discriminator augmentation (default ada)")
     s.add_argument(

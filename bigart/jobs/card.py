@@ -181,6 +181,7 @@ def card_markdown(
     data = card.get("data") or {}
     hw = card.get("hardware") or {}
     rec = card.get("recipe") or {}
+    base_recipe = _recipe_exporting((card.get("base_model") or {}).get("file"), recipe)
     lines = [
         f"# {name}: an emoji {title}, trained by bigart",
         "",
@@ -221,12 +222,14 @@ def card_markdown(
         f"images seen, batch {rec.get('batch', '?')}, precision {rec.get('precision', '?')}, "
         f"training time {_duration(float(card.get('training_seconds', 0)))}.",
         _hardware_line(hw),
+        *_base_lines(card, model, base_recipe),
         _losses_line(model.family, rec),
         *filter(None, [_schedule_line(rec)]),
         "- To train it again (the run resumes where it stopped when interrupted; add `--resume`):",
         "",
         "```",
         f"bigart data emoji --size {manifest.get('size', 64)} --out emoji64",
+        *([f"bigart finetune {base_recipe}"] if base_recipe else []),
         f"bigart finetune {recipe or 'RECIPE.json'}",
         "```",
         "",
@@ -282,6 +285,53 @@ def _schedule_line(rec: dict[str, Any]) -> str | None:
     return f"- Learning rates constant, then falling linearly to zero over the last {n:,} steps."
 
 
+def _recipe_exporting(file_name: str | None, recipe: str | None) -> str | None:
+    """The recipe beside ``recipe`` whose export is the file ``file_name`` (the base of a fine-tuning recipe)."""
+    if not file_name or not recipe:
+        return None
+    for candidate in sorted(Path(recipe).parent.glob("*.json")):
+        try:
+            export = json.loads(candidate.read_text()).get("export")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if export and Path(export).name == file_name and candidate != Path(recipe):
+            return str(candidate)
+    return None
+
+
+def _channels(channels: dict[str, int] | None) -> str:
+    return "/".join(str(c) for _, c in sorted((int(r), c) for r, c in (channels or {}).items()))
+
+
+def _base_lines(card: dict[str, Any], model: LoadedModel, base_recipe: str | None) -> list[str]:
+    """For a model fine-tuned from a bigart model file: that file, how it was trained, how it was grown, the total."""
+    base = card.get("base_model") or {}
+    if not base.get("file"):
+        return []
+    done = base.get("training") or {}
+    hw = done.get("hardware") or {}
+    by = f"trained by `{base_recipe}`: " if base_recipe else ""
+    line = (
+        f"- Fine-tuned from `{base['file']}` (sha256 `{base.get('file_sha256', '?')[:16]}…`, {by}"
+        f"{done.get('steps') or 0:,} steps, {done.get('images_seen') or 0:,} images, "
+        f"{_duration(float(done.get('training_seconds') or 0))} on {hw.get('cpu') or hw.get('gpu') or '?'})"
+    )
+    own = {str(r): c for r, c in getattr(model.config, "channels", {}).items()}
+    if base.get("channels") and own and base["channels"] != own:
+        res = "/".join(str(r) for r in sorted(int(r) for r in own))
+        line += (
+            f", grown wider: channels at {res} px {_channels(base['channels'])} → {_channels(own)} (old channels "
+            "kept, new ones read through zero weights, so it drew the base's images until training moved them)"
+        )
+    steps = (done.get("steps") or 0) + (card.get("steps") or 0)
+    seconds = float(done.get("training_seconds") or 0) + float(card.get("training_seconds") or 0)
+    total = (
+        f"- In all, from scratch: {steps:,} steps, "
+        f"{(done.get('images_seen') or 0) + (card.get('images_seen') or 0):,} images, {_duration(seconds)}."
+    )
+    return [line + ".", total]
+
+
 def _losses_line(family: str, rec: dict[str, Any]) -> str:
     """The objective the recipe trained with, in words (from the card's copy of the training spec)."""
     if not rec:
@@ -298,9 +348,12 @@ def _losses_line(family: str, rec: dict[str, Any]) -> str:
     if rec.get("loss") == "hinge":
         reg = "no R1"
     extra = f", path length (weight {rec.get('pl_weight')})" if family == "stylegan2" and rec.get("pl_weight") else ""
+    warmup = (
+        f"; a fresh discriminator trained alone for the first {rec['d_warmup']:,} steps" if rec.get("d_warmup") else ""
+    )
     return (
         f"- Losses: {rec.get('loss', 'logistic')}, {reg}{extra}; augmentation {rec.get('augment')} "
-        f"({', '.join(rec.get('augmentations') or [])}); generator average (EMA) exported."
+        f"({', '.join(rec.get('augmentations') or [])}){warmup}; generator average (EMA) exported."
     )
 
 

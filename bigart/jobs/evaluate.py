@@ -116,11 +116,15 @@ def _class_map(model: LoadedModel, clf: Classifier | None, notes: list[str]) -> 
 
 
 def _generate(engine: Engine, spec: EvaluateSpec, n: int, classes: np.ndarray | None, progress: Progress) -> np.ndarray:
-    """``n`` images from seeds ``spec.seed, ...``; with ``classes``, image i shows class ``classes[i]``."""
+    """``n`` images from seeds ``spec.seed, ...``; with ``classes``, image i shows class ``classes[i]``.
+
+    Batches start afresh at every set of ``spec.samples``, so a set's pixels do not depend on how many sets are
+    drawn (a batch's size can change a CPU kernel's order of summation)."""
     out = []
-    for start in range(0, n, spec.batch_size):
+    starts = [b for s in range(0, n, spec.samples) for b in range(s, min(s + spec.samples, n), spec.batch_size)]
+    for start in starts:
         progress.check_aborted()
-        idx = np.arange(start, min(start + spec.batch_size, n))
+        idx = np.arange(start, min(start + spec.batch_size, (start // spec.samples + 1) * spec.samples, n))
         if classes is None:
             groups = [(idx, ())]
         else:  # a request holds one class for all its images
@@ -141,8 +145,8 @@ def _frechet_block(clf: Classifier, generated: np.ndarray, real: np.ndarray, see
     With ``repeats`` R, ``generated`` holds R equal sets: set r is compared with the reference half of the r-th
     random halving (seed ``seed + r``), whose other half gives the r-th floor; the headline numbers are the means,
     the ``*_values`` lists hold each one, ``*_sd`` their standard deviations (None for R = 1)."""
-    f_gen_all, f_real = clf.features(generated), clf.features(real)
-    f_sets = np.split(f_gen_all, repeats)
+    f_real = clf.features(real)
+    f_sets = [clf.features(s) for s in np.split(generated, repeats)]  # per set: the same batches whatever R is
     half = len(real) // 2
     n = min(len(f_sets[0]), half)
     gen_half, floor = [], []

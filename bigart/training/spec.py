@@ -82,6 +82,7 @@ class TrainSpec:
     ema_kimg: float | None = None  # half-life of the generator average in thousands of images
     ema_rampup: float | None = None  # None: 0.05 from scratch, off when fine-tuning
     freeze_d: int = 0  # fine-tuning: freeze the first K discriminator blocks (from the image side)
+    d_warmup: int = 0  # StyleGAN2: the first N steps train the discriminator alone (a base without its own D)
     g_config: dict[str, Any] | None = None  # overrides of the generator configuration (from scratch)
     d_config: dict[str, Any] | None = None  # overrides of the discriminator configuration
     lambda_cycle: float = 10.0
@@ -126,6 +127,8 @@ class TrainSpec:
                 raise BigartError("give lr_decay_steps or lr_schedule, not both")
         if self.freeze_d < 0:
             raise BigartError("freeze_d must be >= 0")
+        if self.d_warmup < 0 or (self.d_warmup and self.family != "stylegan2"):
+            raise BigartError(f"d_warmup is a number of steps >= 0, offered for StyleGAN2 only (got {self.d_warmup})")
         if self.base is None and self.resolution is None and not self.resume:
             raise BigartError("training from scratch needs a resolution (or a base model to fine-tune)")
 

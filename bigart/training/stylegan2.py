@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,12 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from bigart.engine.images import to_uint8
+from bigart.errors import BigartError
 from bigart.latent.seeds import z_from_seeds
 from bigart.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, nvidia_channels
 from bigart.training import losses as L
 from bigart.training.data import EpochOrder
 from bigart.training.networks import StyleGAN2DConfig, StyleGAN2Discriminator, stylegan2_d_config_from_tensors
 from bigart.training.trainer import ClassConditional, StepRNG, Trainer, derive_seed, image_grid, merged_config
+from bigart.training.widen import widen_stylegan2, widened_config
 
 Tensor = torch.Tensor
 
@@ -72,6 +75,8 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
             self.d_config = StyleGAN2DConfig.from_dict(json.loads(src["d_config"]))
         elif s.base is not None:
             self.g_config = self.base_model.config
+            if s.g_config:
+                self.g_config = self._widened_base_config()
             nvidia_d = self._nvidia_discriminator()
             if nvidia_d is not None:
                 self.d_config = nvidia_d.config
@@ -85,6 +90,9 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
         torch.manual_seed(derive_seed(s.seed, 1 << 30))
         if self.base_model is not None:
             self.G = self._base_generator()
+            if self.G.config.channels != self.g_config.channels:
+                self.G = widen_stylegan2(self.G, self.g_config.channels, derive_seed(s.seed, 1 << 29))
+                self.base_info["widened_to"] = {str(r): c for r, c in self.g_config.channels.items()}
         else:
             self.G = StyleGAN2Generator(self.g_config).to(self.device)
         self.D = (
@@ -94,6 +102,17 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
             self.G.load_state_dict(base_ckpt["G"])
             self.D.load_state_dict(base_ckpt["D"])
         self.pl_mean = torch.zeros([], device=self.device)
+
+    def _widened_base_config(self) -> StyleGAN2Config:
+        """Fine-tuning with ``g_config``: the base generator grown to the given ``channels`` (nothing else may
+        change, since the base's weights fix every other dimension)."""
+        other = sorted(set(self.spec.g_config) - {"channels"})
+        if other:
+            raise BigartError(
+                f"fine-tuning a StyleGAN2 base model, g_config may only widen its channels; "
+                f"{', '.join(other)} come from the base"
+            )
+        return widened_config(self.base_model.config, self.spec.g_config["channels"])
 
     def _fresh_d_config(self) -> StyleGAN2DConfig:
         g = self.g_config
@@ -157,7 +176,23 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
                 cutoff = num_ws
             return z, self.onehot(self.random_labels(n, gen)), z_mix, cutoff
 
-        # generator: non-saturating loss (+ path length every pl_interval steps)
+        if self.step >= s.d_warmup:  # while d_warmup lasts, a fresh discriminator learns alone
+            losses.update(self._generator_step(latents, rng))
+
+        # discriminator: logistic loss (+ lazy R1 every r1_interval steps)
+        self.set_trainable(self.g_params, False)
+        self.set_trainable(self.d_params, True)
+        z, c, z_mix, cutoff = latents(b)
+        with torch.no_grad(), self.autocast():
+            fake, _ = self.g_forward(z, c, z_mix, cutoff)
+        gamma = s.r1_gamma if s.r1_gamma is not None else L.r1_gamma_heuristic(self.g_config.img_resolution, s.batch)
+        losses.update(self.discriminator_step(fake, real, c, c_real, rng, L.logistic_d_loss, gamma))
+        return losses
+
+    def _generator_step(self, latents: Callable[[int], tuple], rng: StepRNG) -> dict[str, float]:
+        """Non-saturating loss (+ path length every pl_interval steps), one optimiser step, w_avg tracking."""
+        s, b = self.spec, self.local_batch
+        losses: dict[str, float] = {}
         self.set_trainable(self.d_params, False)
         self.set_trainable(self.g_params, True)
         z, c, z_mix, cutoff = latents(b)
@@ -181,15 +216,6 @@ class StyleGAN2Trainer(ClassConditional, Trainer):
             self.G.mapping.w_avg.copy_(w_mean.lerp(self.G.mapping.w_avg, 0.995))
             if do_pl:
                 self.pl_mean.lerp_(self.ctx.mean_tensor(mean_length.float()), 0.01)
-
-        # discriminator: logistic loss (+ lazy R1 every r1_interval steps)
-        self.set_trainable(self.g_params, False)
-        self.set_trainable(self.d_params, True)
-        z, c, z_mix, cutoff = latents(b)
-        with torch.no_grad(), self.autocast():
-            fake, _ = self.g_forward(z, c, z_mix, cutoff)
-        gamma = s.r1_gamma if s.r1_gamma is not None else L.r1_gamma_heuristic(self.g_config.img_resolution, s.batch)
-        losses.update(self.discriminator_step(fake, real, c, c_real, rng, L.logistic_d_loss, gamma))
         return losses
 
     @torch.no_grad()

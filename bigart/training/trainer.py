@@ -33,7 +33,7 @@ from bigart import __version__
 from bigart.atomic import atomic_write
 from bigart.engine.images import save_png
 from bigart.errors import BigartError
-from bigart.models.modelfile import save_model_file
+from bigart.models.modelfile import read_model_file, save_model_file
 from bigart.training import losses as L
 from bigart.training.augment import AdaptiveP, AugmentPipe
 from bigart.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -603,7 +603,9 @@ class Trainer:
             "steps": self.step,
             "images_seen": self.images_seen,
             "training_seconds": round(self.seconds, 3),
-            "base_model": None if base is None else {k: base.get(k) for k in ("source", "sha256", "format")},
+            "base_model": None
+            if base is None
+            else {**{k: base.get(k) for k in ("source", "sha256", "format")}, **self._base_file()},
             "license_note": license_text,
             "hardware": hardware_info(self.device, self.ctx.world_size),
             "recipe": {k: v for k, v in self.spec.to_dict().items() if k not in ("out", "resume", "export")},
@@ -623,6 +625,26 @@ class Trainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model_file(path, g.state_dict(), header)
         return g
+
+    def _base_file(self) -> dict[str, Any]:
+        """The base file this run started from, when it is a bigart model file still at ``spec.base``: its name and
+        hash, its width and its own training record, so a card can tell the whole chain of runs (empty otherwise)."""
+        path = Path(self.spec.base or "")
+        if not path.is_file() or path.suffix != ".safetensors":
+            return {}
+        try:
+            _, header = read_model_file(path)
+        except BigartError:
+            return {}
+        if not header:
+            return {}
+        card = header.get("card") or {}
+        return {
+            "file": path.name,
+            "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "channels": (header.get("config") or {}).get("channels"),
+            "training": {k: card.get(k) for k in ("steps", "images_seen", "training_seconds", "hardware")},
+        }
 
 
 def hardware_info(device: torch.device, processes: int = 1) -> dict[str, Any]:

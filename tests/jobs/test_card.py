@@ -142,3 +142,29 @@ def test_a_schedule_with_a_restart_is_written_out():
         "1 at step 10,899 → 0 at step 13,900 → jump to 1 at step 13,900 → 0 at step 22,000."
     )
     assert _schedule_line({"lr_decay_steps": 0}) is None
+
+
+def test_a_card_tells_the_chain_of_runs_of_a_widened_model(tmp_path, classifier_file):  # noqa: F811
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    narrow, wide = tmp_path / "narrow.safetensors", tmp_path / "models" / "wide.safetensors"
+    first = _spec(tmp_path / "first", 2, narrow)
+    (recipes / "emoji-narrow.json").write_text(json.dumps({**first.to_dict(), "export": str(narrow)}))
+    train(first)
+    wider = {"4": 16, "8": 16, "16": 8, "32": 8}
+    second = _spec(tmp_path / "second", 3, wide, base=str(narrow), g_config={"channels": wider}, d_warmup=1)
+    (recipes / "emoji.json").write_text(json.dumps(second.to_dict()))
+    train(second)
+    args = ["evaluate", "--model", str(wide), "--data", str(FIXTURE), "--classifier", str(classifier_file)]
+    assert main([*args, "--samples", "8", "--recipe", str(recipes / "emoji.json"), "--card", "-q"]) == 0
+
+    base = read_model_file(wide)[1]["card"]["base_model"]
+    assert base["file"] == "narrow.safetensors" and base["training"]["steps"] == 2
+    assert base["channels"] == CHANNELS and base["file_sha256"] == load_model(narrow).sha256
+    md = wide.with_suffix(".md").read_text()
+    assert f"- Fine-tuned from `narrow.safetensors` (sha256 `{base['file_sha256'][:16]}…`, trained by " in md
+    assert "grown wider: channels at 4/8/16/32 px 8/8/8/8 → 16/16/8/8 (old channels kept" in md
+    assert "- In all, from scratch: 5 steps, 20 images" in md
+    assert "; a fresh discriminator trained alone for the first 1 steps;" in md
+    commands = [line for line in md.splitlines() if line.startswith("bigart finetune")]
+    assert commands == [f"bigart finetune {recipes / 'emoji-narrow.json'}", f"bigart finetune {recipes / 'emoji.json'}"]

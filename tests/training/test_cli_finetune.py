@@ -45,3 +45,6 @@ def test_finetune_errors_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*args, "--lr-schedule", "100"])
     assert "STEP:FACTOR" in capsys.readouterr().err
+    cyclegan = ["finetune", "--family", "cyclegan", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main([*cyclegan, "--d-warmup", "5"]) == 1  # the flag reaches the spec, which names what it is for
+    assert "d_warmup is a number of steps >= 0, offered for StyleGAN2 only (got 5)" in capsys.readouterr().err

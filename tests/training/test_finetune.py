@@ -49,7 +49,9 @@ def test_finetune_an_nvidia_pickle_with_its_discriminator_and_frozen_blocks(tmp_
 def test_a_discriminator_of_another_layout_is_replaced_by_a_fresh_one(tmp_path, tiny_spec, tiny_sg2):
     g = tiny_sg2("skip", res=16)
     write_nvidia_pickle(tmp_path / "base.pkl", g, sg2_kwargs(g))  # the helper's stand-in D: one Linear layer
-    spec = tiny_spec("stylegan2", tmp_path / "run", base=str(tmp_path / "base.pkl"), resolution=None, steps=1)
+    spec = tiny_spec(
+        "stylegan2", tmp_path / "run", base=str(tmp_path / "base.pkl"), resolution=None, steps=1, g_config=None
+    )
     train(spec)
     state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     assert "discriminator" not in state["base"] and "b16.conv0.weight" in state["D"]
