@@ -244,7 +244,7 @@ def card_markdown(
         "```",
         "",
     ]
-    lines += _metric_table(model.family, report, early_report, early_steps)
+    lines += _metric_table(model.family, report, early_report, early_steps, base_recipe)
     notes = report.get("notes") or []
     if notes:
         lines += [""] + [f"Note: {n}" for n in notes]
@@ -388,9 +388,16 @@ def _grid_caption(model: LoadedModel) -> str:
 
 
 def _metric_table(
-    family: str, report: dict[str, Any], early: dict[str, Any] | None, early_steps: int | None
+    family: str,
+    report: dict[str, Any],
+    early: dict[str, Any] | None,
+    early_steps: int | None,
+    first_run: str | None = None,
 ) -> list[str]:
-    early_col = f"early checkpoint (step {early_steps})" if early is not None else None
+    """The metrics next to their references; ``first_run``: the recipe of the chain's first run, whose early
+    checkpoint a fine-tuned model is compared with."""
+    of = f" of `{first_run}`" if first_run else ""
+    early_col = f"early checkpoint (step {early_steps}{of})" if early is not None else None
     head = ["metric", "this model"] + ([early_col] if early_col else []) + ["reference"]
     rows: list[list[str]] = []
 

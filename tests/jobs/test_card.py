@@ -156,6 +156,9 @@ def test_a_card_tells_the_chain_of_runs_of_a_widened_model(tmp_path, classifier_
     (recipes / "emoji.json").write_text(json.dumps(second.to_dict()))
     train(second)
     args = ["evaluate", "--model", str(wide), "--data", str(FIXTURE), "--classifier", str(classifier_file)]
+    early = tmp_path / "early.safetensors"
+    train(_spec(tmp_path / "early", 1, early))
+    args += ["--early", str(early)]
     assert main([*args, "--samples", "8", "--recipe", str(recipes / "emoji.json"), "--card", "-q"]) == 0
 
     base = read_model_file(wide)[1]["card"]["base_model"]
@@ -166,5 +169,6 @@ def test_a_card_tells_the_chain_of_runs_of_a_widened_model(tmp_path, classifier_
     assert "grown wider: channels at 4/8/16/32 px 8/8/8/8 → 16/16/8/8 (old channels kept" in md
     assert "- In all, from scratch: 5 steps, 20 images" in md
     assert "; a fresh discriminator trained alone for the first 1 steps;" in md
+    assert f"| metric | this model | early checkpoint (step 1 of `{recipes / 'emoji-narrow.json'}`) |" in md
     commands = [line for line in md.splitlines() if line.startswith("bigart finetune")]
     assert commands == [f"bigart finetune {recipes / 'emoji-narrow.json'}", f"bigart finetune {recipes / 'emoji.json'}"]
