@@ -121,10 +121,13 @@ def _generate(engine: Engine, spec: EvaluateSpec, n: int, classes: np.ndarray | 
     Batches start afresh at every set of ``spec.samples``, so a set's pixels do not depend on how many sets are
     drawn (a batch's size can change a CPU kernel's order of summation)."""
     out = []
-    starts = [b for s in range(0, n, spec.samples) for b in range(s, min(s + spec.samples, n), spec.batch_size)]
-    for start in starts:
+    batches = [
+        np.arange(b, min(b + spec.batch_size, s + spec.samples, n))
+        for s in range(0, n, spec.samples)
+        for b in range(s, min(s + spec.samples, n), spec.batch_size)
+    ]
+    for idx in batches:
         progress.check_aborted()
-        idx = np.arange(start, min(start + spec.batch_size, (start // spec.samples + 1) * spec.samples, n))
         if classes is None:
             groups = [(idx, ())]
         else:  # a request holds one class for all its images
