@@ -100,3 +100,16 @@ def test_ema_half_life_is_counted_in_images():
     assert torch.allclose(ema.weight, torch.full([2, 2], 0.25))
     L.update_ema(ema, net, beta=0.0)
     assert torch.equal(ema.weight, net.weight)
+
+
+def test_ema_moves_every_parameter_and_copies_every_buffer():
+    torch.manual_seed(0)
+    ema, net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)), nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    net(torch.randn(8, 3))  # moves the batch norm's running statistics and counts a batch
+    before = [p.detach().clone() for p in ema.parameters()]
+    L.update_ema(ema, net, beta=0.9)
+    for p_ema, p_old, p in zip(ema.parameters(), before, net.parameters(), strict=True):
+        assert torch.allclose(p_ema, p + 0.9 * (p_old - p), atol=1e-6)
+    for b_ema, b in zip(ema.buffers(), net.buffers(), strict=True):
+        assert torch.equal(b_ema, b)
+    assert int(ema[1].num_batches_tracked) == 1
