@@ -348,6 +348,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         "out": args.out,
         "resolution": args.resolution,
         "steps": args.steps,
+        "stop_at": args.stop_at,
         "batch": args.batch,
         "sample_every": args.sample_every,
         "checkpoint_every": args.checkpoint_every,
@@ -492,6 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="run folder: checkpoint, progress.jsonl, samples/")
     s.add_argument("--resolution", type=int, help="image size (from the base model when fine-tuning GANs)")
     s.add_argument("--steps", type=int, help="total steps (a resumed run continues up to this)")
+    s.add_argument(
+        "--stop-at",
+        type=int,
+        metavar="STEP",
+        help="end at this step (checkpoint, samples, --export there) keeping the run's steps and learning-rate "
+        "schedule, so --resume goes on as if uninterrupted: an early checkpoint of the same run",
+    )
     s.add_argument("--batch", type=int, help="images per step, over all processes")
     s.add_argument("--sample-every", type=int, help="write a sample grid every N steps")
     s.add_argument("--checkpoint-every", type=int, help="write a checkpoint every N steps")

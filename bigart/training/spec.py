@@ -60,6 +60,9 @@ class TrainSpec:
     base: str | None = None  # model (or bigart training checkpoint) to fine-tune; None trains from scratch
     resolution: int | None = None  # from the base model when fine-tuning StyleGAN2/BigGAN
     steps: int = 1000
+    # end this invocation at this step (checkpoint, samples and export there) while the run keeps its own steps and
+    # learning-rate schedule, so ``--resume`` goes on as if it had not stopped: an early checkpoint of the same run
+    stop_at: int | None = None
     batch: int = 8
     lr_g: float | None = None
     lr_d: float | None = None
@@ -116,6 +119,8 @@ class TrainSpec:
             raise BigartError("the hinge loss is offered for BigGAN only")
         if self.steps < 0 or self.batch < 1:
             raise BigartError(f"need steps >= 0 and batch >= 1, got steps={self.steps}, batch={self.batch}")
+        if self.stop_at is not None and self.stop_at < 1:
+            raise BigartError(f"stop_at is a step >= 1, got {self.stop_at}")
         for name in ("sample_every", "checkpoint_every", "r1_interval", "pl_interval", "aug_interval"):
             if getattr(self, name) < 1:
                 raise BigartError(f"{name} must be at least 1")
@@ -134,6 +139,11 @@ class TrainSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def end_step(self) -> int:
+        """The step this invocation trains to: ``steps``, or ``stop_at`` when that comes first."""
+        return self.steps if self.stop_at is None else min(self.steps, self.stop_at)
 
     def lr_factor(self, step: int) -> float:
         """The learning-rate multiplier at ``step`` (0-based), a pure function of the step, so a resumed run

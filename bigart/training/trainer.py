@@ -279,6 +279,7 @@ class Trainer:
         for key, other in (("lr_decay_steps", "lr_schedule"), ("lr_schedule", "lr_decay_steps")):
             if new.get(key) is not None:  # a schedule given on resume replaces the saved one of the other kind
                 saved[other] = None
+        saved["stop_at"] = new.get("stop_at")  # a stop belongs to one invocation, never to the run
         saved["resume"] = True
         return TrainSpec.from_dict(saved)
 
@@ -476,7 +477,7 @@ class Trainer:
         for stale in self.out.glob(f".{CHECKPOINT}.*.tmp"):  # left by a process killed while writing
             stale.unlink(missing_ok=True)
         (self.out / "samples").mkdir(exist_ok=True)
-        spec_text = json.dumps(self.spec.to_dict(), indent=2)
+        spec_text = json.dumps({**self.spec.to_dict(), "stop_at": None}, indent=2)  # the run's, not this invocation's
         atomic_write(self.out / "spec.json", lambda tmp: Path(tmp).write_text(spec_text))
         log = self.out / PROGRESS
         if log.exists():  # drop lines after the checkpoint we continue from (or all of them on a fresh start)
@@ -511,9 +512,9 @@ class Trainer:
             self._prepare_out()
         self.ctx.barrier()
         if main and progress is not None:
-            progress.start(s.steps * s.batch, f"train {self.family}")
+            progress.start(s.end_step * s.batch, f"train {self.family}")
             if self.images_seen:
-                progress.advance(min(self.images_seen, s.steps * s.batch))
+                progress.advance(min(self.images_seen, s.end_step * s.batch))
         abort_exc: BaseException | None = None
         aborted = False
         saved_at = self.resumed_from
@@ -521,7 +522,7 @@ class Trainer:
             if main and self.resumed_from is None:
                 self.write_samples()
             with _StopSignals() as stop:
-                while self.step < s.steps:
+                while self.step < s.end_step:
                     want_stop = stop.requested
                     if main and progress is not None:
                         try:
@@ -608,7 +609,7 @@ class Trainer:
             else {**{k: base.get(k) for k in ("source", "sha256", "format")}, **self._base_file()},
             "license_note": license_text,
             "hardware": hardware_info(self.device, self.ctx.world_size),
-            "recipe": {k: v for k, v in self.spec.to_dict().items() if k not in ("out", "resume", "export")},
+            "recipe": {k: v for k, v in self.spec.to_dict().items() if k not in ("out", "resume", "export", "stop_at")},
         }
         header = {
             "family": self.family,

@@ -161,3 +161,34 @@ def test_a_resumed_run_may_replace_its_decay_with_a_schedule(tmp_path, tiny_spec
     assert [g["lr"] for g in b["opt_G"]["param_groups"]] == [pytest.approx(0.0025 * 0.75)] * len(
         b["opt_G"]["param_groups"]
     )
+
+
+def test_stop_at_is_an_early_checkpoint_of_the_same_run(tmp_path, tiny_spec, deterministic):
+    """``--stop-at`` ends an invocation early but keeps the run's steps and decay, so resuming from the run folder
+    alone finishes the very run trained straight through; stopping by ``--steps`` instead moves the decay."""
+    from bigart.cli import main
+    from bigart.models import read_model_file
+
+    straight = train(tiny_spec("biggan", tmp_path / "straight", steps=4, lr_decay_steps=2))
+    spec_file = tmp_path / "recipe.json"
+    spec_file.write_text(json.dumps(tiny_spec("biggan", tmp_path / "ignored", steps=4, lr_decay_steps=2).to_dict()))
+    out, early = tmp_path / "run", tmp_path / "early.safetensors"
+    assert main(["finetune", str(spec_file), "--out", str(out), "--stop-at", "2", "--export", str(early), "-q"]) == 0
+    stopped = load_checkpoint(out / "checkpoint.pt")
+    assert stopped["step"] == 2
+    # step 1 ran at the full rate (the decay is over the run's last 2 of 4 steps), 3 times step 3's 1/3
+    lr_stopped = stopped["opt_G"]["param_groups"][0]["lr"]
+    lr_straight_end = load_checkpoint(tmp_path / "straight" / "checkpoint.pt")["opt_G"]["param_groups"][0]["lr"]
+    assert lr_stopped == pytest.approx(3 * lr_straight_end) and lr_stopped > 0
+    card = read_model_file(early)[1]["card"]
+    assert card["steps"] == 2 and "stop_at" not in card["recipe"] and card["recipe"]["steps"] == 4
+    assert json.loads((out / "spec.json").read_text())["stop_at"] is None
+    assert main(["finetune", "--out", str(out), "--resume", "-q"]) == 0
+    assert_same_state(load_checkpoint(tmp_path / "straight" / "checkpoint.pt"), load_checkpoint(out / "checkpoint.pt"))
+    assert straight.step == 4
+    train(tiny_spec("biggan", tmp_path / "by-steps", steps=2, lr_decay_steps=2))
+    half = load_checkpoint(tmp_path / "by-steps" / "checkpoint.pt")["opt_G"]["param_groups"][0]["lr"]
+    assert half == pytest.approx(lr_straight_end)  # --steps 2 decayed the first half already (1/3 at step 1)
+    train(tiny_spec("biggan", tmp_path / "by-steps", steps=4, lr_decay_steps=2, resume=True))
+    other, same = load_checkpoint(tmp_path / "by-steps" / "checkpoint.pt"), load_checkpoint(out / "checkpoint.pt")
+    assert not all(torch.equal(other["G"][k], same["G"][k]) for k in other["G"])
