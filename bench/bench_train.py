@@ -2,6 +2,7 @@
 side by side in one run.
 
     python bench/bench_train.py [--quick] [--threads N] [--rounds N] [--steps N] [--json out.json]
+    python bench/bench_train.py --ops [--recipe models/recipes/NAME.json ...]   # operations a step dispatches
 
 Per family, two trainers are built from the same spec and seed, one with ``precision: fp32`` and one with ``bf16``
 (``torch.autocast`` on the CPU); after a warm-up step their timed blocks alternate (fp32, bf16, fp32, ...) so both
@@ -11,6 +12,14 @@ count is printed. Reported: the median block per precision and the bf16/fp32 rat
 step: the generator update (with the family's regularisers on their intervals), the discriminator update,
 augmentation and the EMA. The CPU's bf16 flags (``avx512_bf16``, ``amx_bf16``) are printed: without them bf16
 autocast is emulated and slower.
+
+``--ops`` times nothing: it counts the operations one training step dispatches from the host (torch's dispatcher,
+seen through a ``TorchDispatchMode``), averaged over 16 steps so that the regularisers' intervals (R1 every 16,
+path length every 4) count at their rates, all of them and those that are not views. On a GPU these small networks
+are bound by that count, not by arithmetic. ``--recipe FILE`` takes a family's resolution, batch and network
+configurations from a training recipe instead of the ones below (the data stays random, without classes). Counts
+are the device's (``--device``): torch's Adam fuses its per-tensor work on CUDA and loops on the CPU, so a CPU count
+is the higher by some ten operations per parameter tensor.
 
 Configurations (random data written to a temporary folder; networks random-initialised); W = 128 (64 with --quick):
   stylegan2   32 px, z = w = 128, 2 mapping layers, channels min(2048 / res, W) in G and D, batch 8
@@ -113,6 +122,77 @@ def run_block(trainer, steps: int) -> float:
     return trainer.spec.batch * steps / QUIET.time(block)
 
 
+VIEWS = {"view", "_unsafe_view", "reshape", "unsqueeze", "squeeze", "t", "transpose", "permute", "expand", "detach"}
+VIEWS |= {"slice", "select", "as_strided", "alias", "split", "unbind", "chunk", "narrow", "unfold"}
+
+
+def count_ops(trainer, steps: int = 16) -> tuple[float, float]:
+    """Mean operations dispatched per training step over ``steps`` steps: all, and those that are not views."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.all = self.compute = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.all += 1
+            self.compute += func.overloadpacket.__name__.rstrip("_") not in VIEWS
+            return func(*args, **(kwargs or {}))
+
+    with Count() as c:
+        for _ in range(steps):
+            trainer.train_step(StepRNG(0, trainer.step, 0))
+            trainer.step += 1
+    return c.all / steps, c.compute / steps
+
+
+def from_recipe(path: str, data: Path) -> tuple[str, dict]:
+    r = json.loads(Path(path).read_text())
+    keys = ("resolution", "batch", "g_config", "d_config", "precision")
+    return r["family"], {"data": str(data), **{k: r[k] for k in keys if r.get(k) is not None}}
+
+
+def main_ops(args: argparse.Namespace) -> int:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        configs = specs(root, args.quick)
+        write_images(root / "plain64", 32, 64, 3)
+        for path in args.recipe:
+            family, config = from_recipe(path, root / ("ab" if "cyclegan" in path else "plain64"))
+            configs[family] = {**config, "recipe": path}
+        for family in args.families.split(","):
+            extra = {k: v for k, v in configs[family].items() if k not in ("recipe", "precision")}
+            trainer = build(family, extra, configs[family].get("precision", "fp32"), root, args.device)
+            count_ops(trainer, 1)  # first-call work (caches, lazy buffers) is not a step's
+            n_all, n_compute = count_ops(trainer)
+            results.append(
+                {
+                    "family": family,
+                    "recipe": configs[family].get("recipe"),
+                    "resolution": extra["resolution"],
+                    "batch": extra["batch"],
+                    "ops_per_step": n_all,
+                    "non_view_ops_per_step": n_compute,
+                }
+            )
+    print(f"device {args.device}, torch {torch.__version__}; operations dispatched per training step (mean of 16)")
+    header = f"{'family':<10} {'res':>4} {'batch':>5} {'ops/step':>9} {'not views':>9}  config"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r['family']:<10} {r['resolution']:>4} {r['batch']:>5} {r['ops_per_step']:>9,.0f} "
+            f"{r['non_view_ops_per_step']:>9,.0f}  {r['recipe'] or 'bench default'}"
+        )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"device": args.device, "torch": torch.__version__, "results": results}, indent=2)
+        )
+    return 0
+
+
 def cpu_bf16_flags() -> list[str]:
     try:
         flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
@@ -129,9 +209,13 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=None, help="steps per timed block (default 4, quick 2)")
     ap.add_argument("--families", default="stylegan2,biggan,cyclegan")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU (bf16 autocast there too)")
+    ap.add_argument("--ops", action="store_true", help="count the operations a step dispatches instead of timing")
+    ap.add_argument("--recipe", action="append", default=[], help="with --ops: a family's networks from this recipe")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.ops:
+        return main_ops(args)
     rounds = args.rounds or (2 if args.quick else 3)
     steps = args.steps or (2 if args.quick else 4)  # R1 and path length come every 16 and 4 steps: part of a block
     results = []
