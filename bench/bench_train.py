@@ -153,6 +153,15 @@ def from_recipe(path: str, data: Path) -> tuple[str, dict]:
     return r["family"], {"data": str(data), **{k: r[k] for k in keys if r.get(k) is not None}}
 
 
+def print_table(columns: str, results: list[dict], cells) -> None:
+    """A table of ``results``: family, resolution and batch, then ``columns`` filled by ``cells(row)``."""
+    header = f"{'family':<10} {'res':>4} {'batch':>5} {columns}"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(f"{r['family']:<10} {r['resolution']:>4} {r['batch']:>5} {cells(r)}")
+
+
 def main_ops(args: argparse.Namespace) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,14 +187,11 @@ def main_ops(args: argparse.Namespace) -> int:
                 }
             )
     print(f"device {args.device}, torch {torch.__version__}; operations dispatched per training step (mean of 16)")
-    header = f"{'family':<10} {'res':>4} {'batch':>5} {'ops/step':>9} {'not views':>9}  config"
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r['family']:<10} {r['resolution']:>4} {r['batch']:>5} {r['ops_per_step']:>9,.0f} "
-            f"{r['non_view_ops_per_step']:>9,.0f}  {r['recipe'] or 'bench default'}"
-        )
+    print_table(
+        f"{'ops/step':>9} {'not views':>9}  config",
+        results,
+        lambda r: f"{r['ops_per_step']:>9,.0f} {r['non_view_ops_per_step']:>9,.0f}  {r['recipe'] or 'bench default'}",
+    )
     if args.json:
         Path(args.json).write_text(
             json.dumps({"device": args.device, "torch": torch.__version__, "results": results}, indent=2)
@@ -263,17 +269,14 @@ def main() -> int:
     }
     flags = report["machine"]["bf16_flags"] or "none"
     print(f"device {args.device}, threads {args.threads}, torch {torch.__version__}, CPU bf16 flags: {flags}")
-    header = (
-        f"{'family':<10} {'res':>4} {'batch':>5} {'G params':>9} {'D params':>9} "
-        f"{'fp32 img/s':>10} {'bf16 img/s':>10} {'bf16/fp32':>9}"
+    print_table(
+        f"{'G params':>9} {'D params':>9} {'fp32 img/s':>10} {'bf16 img/s':>10} {'bf16/fp32':>9}",
+        results,
+        lambda r: (
+            f"{r['g_params']:>9,} {r['d_params']:>9,} {r['fp32_img_s']:>10.1f} {r['bf16_img_s']:>10.1f} "
+            f"{r['bf16_over_fp32']:>9.2f}"
+        ),
     )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r['family']:<10} {r['resolution']:>4} {r['batch']:>5} {r['g_params']:>9,} {r['d_params']:>9,} "
-            f"{r['fp32_img_s']:>10.1f} {r['bf16_img_s']:>10.1f} {r['bf16_over_fp32']:>9.2f}"
-        )
     print(
         f"{QUIET.discarded} timed blocks discarded because other processes used the CPU meanwhile; "
         f"{QUIET.contended} kept under load after retries"
