@@ -30,6 +30,7 @@ RESUME_OVERRIDES = (
     "class_names",
     "lr_decay_steps",
     "lr_schedule",
+    "stop_at",
 )
 
 
@@ -139,6 +140,11 @@ class TrainSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def run_dict(self) -> dict[str, Any]:
+        """The run's spec as its checkpoint and ``spec.json`` keep it: without ``stop_at``, which belongs to one
+        invocation (a resumed run takes it from the new spec only)."""
+        return {**self.to_dict(), "stop_at": None}
 
     @property
     def end_step(self) -> int:

@@ -279,7 +279,6 @@ class Trainer:
         for key, other in (("lr_decay_steps", "lr_schedule"), ("lr_schedule", "lr_decay_steps")):
             if new.get(key) is not None:  # a schedule given on resume replaces the saved one of the other kind
                 saved[other] = None
-        saved["stop_at"] = new.get("stop_at")  # a stop belongs to one invocation, never to the run
         saved["resume"] = True
         return TrainSpec.from_dict(saved)
 
@@ -304,7 +303,7 @@ class Trainer:
             raise RuntimeError(f"the {len(ranks)} processes hold different weights at step {self.step}")
         return {
             "family": self.family,
-            "spec": json.dumps(self.spec.to_dict()),
+            "spec": json.dumps(self.spec.run_dict()),
             "g_config": json.dumps(self.g_config.to_dict()),
             "d_config": json.dumps(self.d_config.to_dict()),
             "base": json.dumps(self.base_info),
@@ -477,7 +476,7 @@ class Trainer:
         for stale in self.out.glob(f".{CHECKPOINT}.*.tmp"):  # left by a process killed while writing
             stale.unlink(missing_ok=True)
         (self.out / "samples").mkdir(exist_ok=True)
-        spec_text = json.dumps({**self.spec.to_dict(), "stop_at": None}, indent=2)  # the run's, not this invocation's
+        spec_text = json.dumps(self.spec.run_dict(), indent=2)
         atomic_write(self.out / "spec.json", lambda tmp: Path(tmp).write_text(spec_text))
         log = self.out / PROGRESS
         if log.exists():  # drop lines after the checkpoint we continue from (or all of them on a fresh start)
